@@ -1,0 +1,31 @@
+# The project's commands. Each creates .venv on first use and installs what it needs.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+
+.PHONY: test lab lint clean
+
+test: $(VENV)/.test
+	$(PY) -m pytest
+
+lab: $(VENV)/.lab
+	$(VENV)/bin/jupyter lab notebooks/
+
+lint: $(VENV)/.test
+	$(VENV)/bin/ruff check sketch tests examples
+	$(VENV)/bin/ruff format --check sketch tests examples
+
+$(VENV)/bin/python:
+	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 10), "sketch needs Python 3.10 or newer, this is " + sys.version'
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.test: pyproject.toml | $(VENV)/bin/python
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	touch $@
+
+$(VENV)/.lab: pyproject.toml | $(VENV)/bin/python
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[test,lab]'
+	touch $@
+
+clean:
+	rm -rf $(VENV) build .pytest_cache .hypothesis *.egg-info

@@ -1,0 +1,120 @@
+"""HTTP/1.x wire vocabulary: versions, reason phrases, dates and the response head.
+
+Everything here is a pure function or a constant; nothing imports sketch.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from email.utils import formatdate
+from http import HTTPStatus
+from typing import NamedTuple
+
+__all__ = [
+    "HttpVersion",
+    "HttpVersion10",
+    "HttpVersion11",
+    "SERVER_SOFTWARE",
+    "reason_for",
+    "http_date",
+    "serialize_head",
+    "bare_response",
+    "must_have_empty_body",
+    "parse_content_type",
+    "HeaderInjectionError",
+]
+
+SERVER_SOFTWARE = "sketch/0.1"
+
+
+class HttpVersion(NamedTuple):
+    major: int
+    minor: int
+
+
+HttpVersion10 = HttpVersion(1, 0)
+HttpVersion11 = HttpVersion(1, 1)
+
+_REASONS = {status.value: status.phrase for status in HTTPStatus}
+
+
+def reason_for(status: int) -> str:
+    """The standard reason phrase of a status code, or '' for an unknown one."""
+    return _REASONS.get(status, "")
+
+
+def must_have_empty_body(method: str, status: int) -> bool:
+    """RFC 9110 6.4.1: HEAD responses, 1xx, 204 and 304 never carry content."""
+    return method == "HEAD" or status < 200 or status in (204, 304)
+
+
+def parse_content_type(value: str | None) -> tuple[str, dict[str, str]]:
+    """Split 'text/html; charset=utf-8' into ('text/html', {'charset': 'utf-8'})."""
+    if not value:
+        return "application/octet-stream", {}
+    mime, *params = value.split(";")
+    parsed = {}
+    for param in params:
+        key, _, val = param.partition("=")
+        parsed[key.strip().lower()] = val.strip().strip('"')
+    return mime.strip().lower(), parsed
+
+
+# A Date header costs a formatdate() call; it changes once a second, so cache it.
+_date_cache: tuple[int, str] = (0, "")
+
+
+def http_date() -> str:
+    """The current time as an IMF-fixdate (RFC 9110 5.6.7), cached per second."""
+    global _date_cache
+    now = int(time.time())
+    if _date_cache[0] != now:
+        _date_cache = (now, formatdate(now, usegmt=True))
+    return _date_cache[1]
+
+
+class HeaderInjectionError(ValueError):
+    """A handler put a CR, LF or NUL into a header: writing it would split the response."""
+
+
+_FORBIDDEN = ("\r", "\n", "\0")
+
+
+def _check(text: str, what: str) -> str:
+    # RFC 9110 5.5: field values never contain CR, LF or NUL. A handler that
+    # copies user input into a header must not be able to forge a second response.
+    for char in _FORBIDDEN:
+        if char in text:
+            raise HeaderInjectionError(f"{what} contains {char!r}: {text!r}")
+    return text
+
+
+def serialize_head(
+    version: HttpVersion, status: int, reason: str, headers: Iterable[tuple[str, str]]
+) -> bytes:
+    """The status line and header block, CRLF-terminated (RFC 9112 2.1)."""
+    lines = [f"HTTP/{version.major}.{version.minor} {status} {_check(reason, 'reason')}"]
+    for name, value in headers:
+        lines.append(f"{_check(name, 'header name')}: {_check(str(value), 'header ' + name)}")
+    lines.append("\r\n")
+    # Non-ASCII values go out as UTF-8, as aiohttp does (RFC 9110 5.5 calls it obs-text).
+    return "\r\n".join(lines).encode("utf-8")
+
+
+def bare_response(status: int, text: str, extra: Iterable[tuple[str, str]] = ()) -> bytes:
+    """A complete HTTP/1.1 response that closes the connection.
+
+    Used where no Request exists to answer through: the request could not even be
+    parsed. The body is the status phrase form that HTTPException uses.
+    """
+    body = text.encode()
+    headers = [
+        ("Content-Type", "text/plain; charset=utf-8"),
+        ("Content-Length", str(len(body))),
+        ("Date", http_date()),
+        ("Server", SERVER_SOFTWARE),
+        ("Connection", "close"),
+        *extra,
+    ]
+    return serialize_head(HttpVersion11, status, reason_for(status), headers) + body

@@ -1,0 +1,50 @@
+"""Middlewares: functions that wrap the handler, each around the next.
+
+A middleware is `async def mw(request, handler)`: it may act before calling
+`await handler(request)`, change the response after, or answer on its own and never
+call the handler (a short-circuit). The first in the application's list is the
+outermost layer: it sees the request first and the response last.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Awaitable, Callable, Iterable
+from functools import partial, update_wrapper
+from typing import Any, TypeVar
+
+from .checks import is_async_callable
+
+__all__ = ["middleware", "Middleware", "check_middlewares", "wrap_handler"]
+
+Handler = Callable[[Any], Awaitable[Any]]
+Middleware = Callable[[Any, Handler], Awaitable[Any]]
+_F = TypeVar("_F", bound=Middleware)
+
+
+def middleware(func: _F) -> _F:
+    """Mark `func` as a middleware, as aiohttp's decorator does. Optional in sketch."""
+    func.__middleware_version__ = 1  # type: ignore[attr-defined]
+    return func
+
+
+def check_middlewares(middlewares: Iterable[Any]) -> list[Middleware]:
+    """Refuse at definition time what would fail on the first request."""
+    checked = []
+    for mw in middlewares:
+        if not is_async_callable(mw):
+            raise TypeError(f"middleware must be `async def mw(request, handler)`, got {mw!r}")
+        if "handler" not in inspect.signature(mw).parameters:
+            raise TypeError(
+                f"middleware {mw.__name__} must take a parameter named `handler`: "
+                "`async def mw(request, handler)`"
+            )
+        checked.append(mw)
+    return checked
+
+
+def wrap_handler(handler: Handler, middlewares: list[Middleware]) -> Handler:
+    """Build the onion: wrap from the innermost (last) to the outermost (first)."""
+    for mw in reversed(middlewares):
+        handler = update_wrapper(partial(mw, handler=handler), handler)
+    return handler

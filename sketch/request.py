@@ -1,0 +1,289 @@
+"""The Request: what the parser read, and the body as it arrives.
+
+The protocol makes a Request as soon as the head is parsed (on_headers_complete) and
+hands it to the handler right away; the body keeps arriving behind it. `read()` waits
+for the rest. That is why a handler can answer 404 before a large upload is sent, and
+why `Expect: 100-continue` is answered only when the handler first asks for the body
+(RFC 9110 10.1.1).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable, Iterator, MutableMapping
+from email.parser import BytesParser
+from email.policy import HTTP
+from io import BytesIO
+from typing import TYPE_CHECKING, Any, NamedTuple
+from urllib.parse import parse_qsl
+
+from multidict import CIMultiDict, CIMultiDictProxy, MultiDict, MultiDictProxy
+from yarl import URL
+
+from .exceptions import HTTPBadRequest, HTTPRequestEntityTooLarge
+from .http import HttpVersion, parse_content_type
+
+if TYPE_CHECKING:
+    from .protocol import HttpProtocol
+
+__all__ = ["Request", "FileField"]
+
+
+class FileField(NamedTuple):
+    """An uploaded file from a multipart/form-data body."""
+
+    name: str
+    filename: str
+    file: BytesIO
+    content_type: str
+    headers: CIMultiDictProxy[str]
+
+
+def _target_to_url(target: str) -> URL:
+    """The request target as a relative URL, the way aiohttp builds it.
+
+    RFC 9112 3.2: origin-form (`/path?query`) is the usual shape; absolute-form
+    (`http://host/path`) is what clients send to proxies, and servers must accept it.
+    """
+    if target.startswith("/"):
+        path, _, fragment = target.partition("#")
+        path, _, query = path.partition("?")
+        return URL.build(path=path, query_string=query, fragment=fragment, encoded=True)
+    url = URL(target, encoded=True)
+    return url.relative() if url.is_absolute() else url
+
+
+class Request(MutableMapping[str, Any]):
+    """One HTTP request. Also a dict for per-request state: `request["user"] = ...`."""
+
+    POST_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+    def __init__(
+        self,
+        protocol: HttpProtocol,
+        method: str,
+        target: str,
+        version: HttpVersion,
+        headers: CIMultiDict[str],
+        keep_alive: bool,
+        *,
+        client_max_size: int = 1024**2,
+    ) -> None:
+        self._protocol = protocol
+        self.method = method
+        self.version = version
+        self.raw_path = target
+        self._headers = CIMultiDictProxy(headers)
+        self.keep_alive = keep_alive
+        self._client_max_size = client_max_size
+        self._state: dict[str, Any] = {}
+        self._rel_url: URL | None = None  # built on first use: many handlers never need it
+        self._match_info: Any = None  # set by the application's router
+        self._app: Any = None
+        # The body, filled by the protocol through _feed_body / _feed_eof.
+        self._chunks: list[bytes] = []
+        self._received = 0
+        self._complete = False
+        self._too_large = False
+        self._waiter: asyncio.Future[None] | None = None
+        self._body: bytes | None = None
+        self._post: MultiDictProxy[Any] | None = None
+        # RFC 9110 10.1.1: only an HTTP/1.1 client waits for 100 Continue.
+        self._continue_pending = (
+            version >= (1, 1) and headers.get("Expect", "").lower() == "100-continue"
+        )
+
+    # --- what the head said -------------------------------------------------
+
+    @property
+    def headers(self) -> CIMultiDictProxy[str]:
+        return self._headers
+
+    @property
+    def rel_url(self) -> URL:
+        if self._rel_url is None:
+            self._rel_url = _target_to_url(self.raw_path)
+        return self._rel_url
+
+    @property
+    def path(self) -> str:
+        return self.rel_url.path
+
+    @property
+    def query(self) -> MultiDictProxy[str]:
+        return self.rel_url.query
+
+    @property
+    def query_string(self) -> str:
+        return self.rel_url.query_string
+
+    @property
+    def scheme(self) -> str:
+        return "http"
+
+    @property
+    def host(self) -> str:
+        return self._headers.get("Host") or self._protocol.local_address
+
+    @property
+    def url(self) -> URL:
+        return URL.build(scheme=self.scheme, authority=self.host).join(self.rel_url)
+
+    @property
+    def remote(self) -> str | None:
+        return self._protocol.peer_address
+
+    @property
+    def content_type(self) -> str:
+        return parse_content_type(self._headers.get("Content-Type"))[0]
+
+    @property
+    def charset(self) -> str | None:
+        return parse_content_type(self._headers.get("Content-Type"))[1].get("charset")
+
+    @property
+    def content_length(self) -> int | None:
+        value = self._headers.get("Content-Length")
+        return None if value is None else int(value)
+
+    @property
+    def body_exists(self) -> bool:
+        """Whether the head announced a body (RFC 9112 6.1)."""
+        return "Content-Length" in self._headers or "Transfer-Encoding" in self._headers
+
+    can_read_body = body_exists
+
+    @property
+    def match_info(self) -> Any:
+        return self._match_info
+
+    @property
+    def app(self) -> Any:
+        return self._app
+
+    # --- the body, fed by the protocol --------------------------------------
+
+    def _feed_body(self, chunk: bytes) -> None:
+        self._received += len(chunk)
+        if 0 < self._client_max_size < self._received:
+            # Keep nothing more: the handler will get a 413 when it reads.
+            self._too_large = True
+            self._chunks.clear()
+            self._wake()
+        elif not self._too_large:
+            self._chunks.append(chunk)
+
+    def _feed_eof(self) -> None:
+        self._complete = True
+        self._wake()
+
+    def _feed_error(self, exc: BaseException) -> None:
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_exception(exc)
+
+    def _wake(self) -> None:
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
+
+    @property
+    def body_complete(self) -> bool:
+        return self._complete
+
+    async def read(self) -> bytes:
+        """The whole body, at most `client_max_size` bytes, else HTTPRequestEntityTooLarge."""
+        if self._body is not None:
+            return self._body
+        limit = self._client_max_size
+        declared = self.content_length
+        if declared is not None and 0 < limit < declared:
+            raise HTTPRequestEntityTooLarge(limit, declared)  # no 100 Continue for this one
+        if not self._complete and not self._too_large:
+            if self._continue_pending:
+                self._continue_pending = False
+                self._protocol.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+            self._waiter = self._protocol.loop.create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
+        if self._too_large:
+            raise HTTPRequestEntityTooLarge(limit, self._received)
+        self._body = b"".join(self._chunks)
+        self._chunks.clear()
+        return self._body
+
+    async def text(self) -> str:
+        return (await self.read()).decode(self.charset or "utf-8")
+
+    async def json(self, *, loads: Callable[[str], Any] = json.loads) -> Any:
+        return loads(await self.text())
+
+    async def post(self) -> MultiDictProxy[Any]:
+        """Form fields from an urlencoded or multipart/form-data body."""
+        if self._post is not None:
+            return self._post
+        form: MultiDict[Any] = MultiDict()
+        content_type = self.content_type
+        if self.method in self.POST_METHODS:
+            if content_type in ("application/x-www-form-urlencoded", ""):
+                text = await self.text()
+                form.extend(
+                    parse_qsl(text, keep_blank_values=True, encoding=self.charset or "utf-8")
+                )
+            elif content_type == "multipart/form-data":
+                form.extend(_parse_multipart(self._headers["Content-Type"], await self.read()))
+        self._post = MultiDictProxy(form)
+        return self._post
+
+    # --- per-request storage and the response hook --------------------------
+
+    def __getitem__(self, key: str) -> Any:
+        return self._state[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self._state[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self._state[key]
+
+    def __len__(self) -> int:
+        return len(self._state)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._state)
+
+    def __eq__(self, other: object) -> bool:
+        return self is other
+
+    __hash__ = object.__hash__
+
+    async def _prepare_hook(self, response: Any) -> None:
+        if self._app is not None:
+            await self._app.on_response_prepare.send(self, response)
+
+    def __repr__(self) -> str:
+        return f"<Request {self.method} {self.raw_path}>"
+
+
+def _parse_multipart(content_type: str, body: bytes) -> Iterator[tuple[str, Any]]:
+    """Fields of a multipart/form-data body (RFC 7578), parsed by the stdlib's MIME parser."""
+    message = BytesParser(policy=HTTP).parsebytes(
+        b"Content-Type: " + content_type.encode("latin-1") + b"\r\n\r\n" + body
+    )
+    if not message.is_multipart():
+        raise HTTPBadRequest(text="malformed multipart/form-data body")
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        if name is None:
+            raise HTTPBadRequest(text="a multipart/form-data part has no name")
+        payload = part.get_payload(decode=True) or b""
+        filename = part.get_filename()
+        if filename is None:
+            yield name, payload.decode(part.get_content_charset() or "utf-8")
+        else:
+            headers = CIMultiDictProxy(CIMultiDict(part.items()))
+            yield (
+                name,
+                FileField(name, filename, BytesIO(payload), part.get_content_type(), headers),
+            )

@@ -1,0 +1,347 @@
+"""Responses: a head of status and headers, then a body, streamed or whole.
+
+How this works:
+
+- Rule 1: `prepare(request)` fixes the head. It decides the framing (Content-Length
+  when the length is known, chunked when it is not and the client speaks HTTP/1.1,
+  close-delimited for HTTP/1.0), adds Date, Server and Connection, runs the app's
+  on_response_prepare callbacks, then serializes the head.
+- Rule 2: `write(data)` sends body bytes in that framing; `write_eof()` ends the body.
+- Rule 3: HEAD responses, 1xx, 204 and 304 never send body bytes (RFC 9110 6.4.1),
+  whatever the handler writes. A HEAD response keeps the Content-Length a GET would get.
+- A `Response` knows its whole body up front, so its head and body leave in one write.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import mimetypes
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from multidict import CIMultiDict
+
+from .http import (
+    SERVER_SOFTWARE,
+    HttpVersion10,
+    http_date,
+    must_have_empty_body,
+    parse_content_type,
+    reason_for,
+    serialize_head,
+)
+
+if TYPE_CHECKING:
+    from .request import Request
+
+__all__ = ["StreamResponse", "Response", "json_response", "FileResponse"]
+
+
+class StreamResponse:
+    """A response whose body is written piece by piece after `prepare()`."""
+
+    _send_head_immediately = True  # a stream's client should see the head at once
+
+    def __init__(
+        self,
+        *,
+        status: int = 200,
+        reason: str | None = None,
+        headers: Any = None,
+    ) -> None:
+        self._headers: CIMultiDict[str] = CIMultiDict(headers or ())
+        self._request: Request | None = None  # set by prepare()
+        self.set_status(status, reason)
+        self._keep_alive: bool | None = None
+        self._chunked = False
+        self._empty_body = False  # decided in prepare() from method and status
+        self._head: bytes | None = None  # serialized but not yet sent
+        self._eof_sent = False
+        self.body_length = 0  # body bytes written so far, framing excluded
+
+    # --- status and headers -------------------------------------------------
+
+    @property
+    def status(self) -> int:
+        return self._status
+
+    @property
+    def reason(self) -> str:
+        return self._reason
+
+    def set_status(self, status: int, reason: str | None = None) -> None:
+        if self._request is not None:
+            raise RuntimeError("cannot change the status after prepare(): the head is sent")
+        status = int(status)
+        if not 100 <= status <= 999:
+            raise ValueError(f"status must be a three-digit code, got {status!r}")
+        self._status = status
+        self._reason = reason_for(status) if reason is None else reason
+
+    @property
+    def headers(self) -> CIMultiDict[str]:
+        return self._headers
+
+    @property
+    def content_type(self) -> str:
+        return parse_content_type(self._headers.get("Content-Type"))[0]
+
+    @content_type.setter
+    def content_type(self, value: str) -> None:
+        charset = self.charset
+        self._headers["Content-Type"] = value + (f"; charset={charset}" if charset else "")
+
+    @property
+    def charset(self) -> str | None:
+        return parse_content_type(self._headers.get("Content-Type"))[1].get("charset")
+
+    @charset.setter
+    def charset(self, value: str | None) -> None:
+        mime = self.content_type
+        if mime == "application/octet-stream" and value:
+            raise RuntimeError("set content_type before charset: octet-stream has none")
+        self._headers["Content-Type"] = mime + (f"; charset={value.lower()}" if value else "")
+
+    @property
+    def content_length(self) -> int | None:
+        value = self._headers.get("Content-Length")
+        return None if value is None else int(value)
+
+    @content_length.setter
+    def content_length(self, value: int | None) -> None:
+        if value is None:
+            self._headers.pop("Content-Length", None)
+        else:
+            self._headers["Content-Length"] = str(int(value))
+
+    # --- connection ---------------------------------------------------------
+
+    @property
+    def keep_alive(self) -> bool | None:
+        return self._keep_alive
+
+    def force_close(self) -> None:
+        """Close the connection once this response is sent."""
+        self._keep_alive = False
+
+    def enable_chunked_encoding(self) -> None:
+        if "Content-Length" in self._headers:
+            raise RuntimeError("a response cannot be both chunked and of known length")
+        self._chunked = True
+
+    @property
+    def prepared(self) -> bool:
+        return self._request is not None
+
+    # --- sending ------------------------------------------------------------
+
+    async def prepare(self, request: Request) -> None:
+        """Send (or, for a Response, stage) the head. Calling it twice does nothing."""
+        if self._request is not None:
+            return
+        self._request = request
+        self._prepare_headers(request)
+        await request._prepare_hook(self)
+        head = serialize_head(request.version, self._status, self._reason, self._headers.items())
+        if self._send_head_immediately:
+            request._protocol.write(head)
+        else:
+            self._head = head
+
+    def _prepare_headers(self, request: Request) -> None:
+        headers = self._headers
+        if self._keep_alive is None:
+            self._keep_alive = request.keep_alive
+        self._empty_body = must_have_empty_body(request.method, self._status)
+        if self._empty_body:
+            # RFC 9110 8.6: a 204 or 304 has no Content-Length describing a body;
+            # a HEAD response keeps the one a GET would have had.
+            if self._status in (204, 304) or self._status < 200:
+                headers.pop("Content-Length", None)
+            headers.pop("Transfer-Encoding", None)
+        elif "Content-Length" not in headers:
+            if request.version >= (1, 1):
+                self._chunked = True  # RFC 9112 7.1: length unknown -> chunked
+                headers["Transfer-Encoding"] = "chunked"
+            else:
+                self._keep_alive = False  # RFC 9112 6.3: HTTP/1.0 body ends at close
+        if not self._empty_body and self.content_length != 0:
+            headers.setdefault("Content-Type", "application/octet-stream")
+        headers.setdefault("Date", http_date())
+        headers.setdefault("Server", SERVER_SOFTWARE)
+        if "Connection" not in headers:
+            if self._keep_alive and request.version == HttpVersion10:
+                headers["Connection"] = "keep-alive"
+            elif not self._keep_alive and request.version >= (1, 1):
+                headers["Connection"] = "close"
+
+    def _frame(self, data: bytes) -> bytes:
+        if self._empty_body or not data:
+            return b""
+        self.body_length += len(data)
+        if self._chunked:
+            return b"%x\r\n%b\r\n" % (len(data), data)  # RFC 9112 7.1
+        return bytes(data)
+
+    def _flush(self, data: bytes) -> None:
+        request = self._request
+        assert request is not None
+        if self._head is not None:
+            data, self._head = self._head + data, None
+        if data:
+            request._protocol.write(data)
+
+    async def write(self, data: bytes | bytearray | memoryview) -> None:
+        if self._request is None:
+            raise RuntimeError("call `await response.prepare(request)` before write()")
+        if self._eof_sent:
+            raise RuntimeError("cannot write() after write_eof()")
+        if not isinstance(data, (bytes, bytearray, memoryview)):
+            raise TypeError(f"write() takes bytes, got {type(data).__name__}: encode it first")
+        self._flush(self._frame(data))
+        await self._request._protocol.drain()
+
+    async def write_eof(self, data: bytes = b"") -> None:
+        if self._eof_sent:
+            return
+        if self._request is None:
+            raise RuntimeError("call `await response.prepare(request)` before write_eof()")
+        out = self._frame(data)
+        if self._chunked and not self._empty_body:
+            out += b"0\r\n\r\n"  # the last chunk, no trailers
+        self._eof_sent = True
+        self._flush(out)
+        await self._request._protocol.drain()
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self._status} {self._reason}>"
+
+
+class Response(StreamResponse):
+    """A response whose whole body is known when it is made."""
+
+    _send_head_immediately = False  # head and body leave together in one write
+
+    def __init__(
+        self,
+        *,
+        body: Any = None,
+        status: int = 200,
+        reason: str | None = None,
+        text: str | None = None,
+        headers: Any = None,
+        content_type: str | None = None,
+        charset: str | None = None,
+    ) -> None:
+        if body is not None and text is not None:
+            raise ValueError("pass body or text, not both")
+        if content_type is not None and "charset" in content_type:
+            raise ValueError("put the charset in charset=, not in content_type")
+        super().__init__(status=status, reason=reason, headers=headers)
+        has_type = "Content-Type" in self._headers
+        if has_type and (content_type is not None or charset is not None):
+            raise ValueError("pass a Content-Type header or content_type/charset, not both")
+        if text is not None:
+            if not isinstance(text, str):
+                raise TypeError(f"text must be str, got {type(text).__name__}: use body=")
+            if not has_type:
+                charset = charset or "utf-8"
+                self._headers["Content-Type"] = f"{content_type or 'text/plain'}; charset={charset}"
+            body = text.encode(charset or self.charset or "utf-8")
+        elif content_type is not None:
+            self._headers["Content-Type"] = content_type + (
+                f"; charset={charset}" if charset else ""
+            )
+        self.body = body
+
+    @property
+    def body(self) -> bytes | None:
+        return self._body
+
+    @body.setter
+    def body(self, value: Any) -> None:
+        if value is None or isinstance(value, bytes):
+            self._body = value
+        elif isinstance(value, (bytearray, memoryview)):
+            self._body = bytes(value)
+        elif isinstance(value, str):
+            self._headers.setdefault("Content-Type", "text/plain; charset=utf-8")
+            self._body = value.encode(self.charset or "utf-8")
+        else:
+            raise TypeError(
+                f"body must be bytes or str, got {type(value).__name__}: "
+                "use json_response() for data, or encode it first"
+            )
+
+    @property
+    def text(self) -> str | None:
+        return None if self._body is None else self._body.decode(self.charset or "utf-8")
+
+    @text.setter
+    def text(self, value: str) -> None:
+        self._headers.setdefault("Content-Type", "text/plain; charset=utf-8")
+        self._body = value.encode(self.charset or "utf-8")
+
+    async def prepare(self, request: Request) -> None:
+        if self._request is None:
+            self._chunked = False
+            self.content_length = len(self._body or b"")
+        await super().prepare(request)
+
+    async def write_eof(self, data: bytes = b"") -> None:
+        if self._eof_sent:
+            return
+        await super().write_eof((self._body or b"") + data)
+
+
+def json_response(
+    data: Any = None,
+    *,
+    text: str | None = None,
+    body: bytes | None = None,
+    status: int = 200,
+    reason: str | None = None,
+    headers: Any = None,
+    content_type: str = "application/json",
+    dumps: Callable[[Any], str] = json.dumps,
+) -> Response:
+    """A Response carrying `data` serialized with `dumps`."""
+    if data is not None:
+        if text is not None or body is not None:
+            raise ValueError("pass data, text or body, only one of them")
+        text = dumps(data)
+    return Response(
+        text=text,
+        body=body,
+        status=status,
+        reason=reason,
+        headers=headers,
+        content_type=content_type,
+    )
+
+
+class FileResponse(StreamResponse):
+    """A file sent in chunks read off the event loop, so a big file blocks nobody."""
+
+    def __init__(self, path: str | os.PathLike[str], chunk_size: int = 256 * 1024, **kwargs: Any):
+        super().__init__(**kwargs)
+        self._path = Path(path)
+        self._chunk_size = chunk_size
+
+    async def prepare(self, request: Request) -> None:
+        if self._request is not None:
+            return
+        loop = asyncio.get_running_loop()
+        size = (await loop.run_in_executor(None, self._path.stat)).st_size
+        self.content_length = size
+        mime, _ = mimetypes.guess_type(self._path.name)
+        self._headers.setdefault("Content-Type", mime or "application/octet-stream")
+        await super().prepare(request)
+        if self._empty_body:
+            return
+        with open(self._path, "rb") as file:
+            while chunk := await loop.run_in_executor(None, file.read, self._chunk_size):
+                await self.write(chunk)

@@ -1,0 +1,78 @@
+"""The low-level server: a protocol factory that keeps count of its connections.
+
+It accepts any `async def handler(request) -> response`; the Application is one such
+handler, but a test or a chapter of the course can pass a bare function. It also owns
+the graceful shutdown, in aiohttp's phases:
+
+1. stop accepting (done by the site, which closes its listening socket);
+2. `pre_shutdown()`: close the idle keep-alive connections, tell busy ones to close
+   after the request in hand;
+3. `shutdown(timeout)`: wait for in-flight requests, at most `timeout` seconds, then
+   cancel whatever is still running.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from .protocol import HttpProtocol
+
+__all__ = ["Server"]
+
+logger = logging.getLogger("sketch.server")
+
+
+class Server:
+    """Makes one HttpProtocol per connection, all answering with `handler`."""
+
+    def __init__(
+        self,
+        handler: Callable[[Any], Awaitable[Any]],
+        *,
+        client_max_size: int = 1024**2,
+        keepalive_timeout: float = 75.0,
+        debug: bool = False,
+    ) -> None:
+        self.handler = handler
+        self.loop = asyncio.get_running_loop()
+        self.client_max_size = client_max_size
+        self.keepalive_timeout = keepalive_timeout
+        self.debug = debug
+        self.connections: set[HttpProtocol] = set()
+        self.shutting_down = False
+
+    def __call__(self) -> HttpProtocol:
+        """The protocol factory that `loop.create_server` calls for each connection."""
+        return HttpProtocol(self)
+
+    def pre_shutdown(self) -> None:
+        self.shutting_down = True
+        for connection in list(self.connections):
+            connection.shutdown()
+
+    async def shutdown(self, timeout: float | None = 60.0) -> int:
+        """Wait for in-flight requests; cancel those still running after `timeout`.
+
+        Returns how many requests had to be cancelled.
+        """
+        if not self.shutting_down:
+            self.pre_shutdown()
+        tasks = {c.task for c in self.connections if c.task is not None}
+        if tasks:
+            _, pending = await asyncio.wait(tasks, timeout=timeout)
+        else:
+            pending = set()
+        if pending:
+            logger.warning(
+                "shutdown: %d request(s) still running after %ss, cancelling them",
+                len(pending),
+                timeout,
+            )
+        for connection in list(self.connections):
+            connection.abort()
+        if pending:
+            await asyncio.wait(pending, timeout=1.0)  # let their finally blocks run
+        return len(pending)

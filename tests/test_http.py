@@ -1,0 +1,57 @@
+"""Wire helpers: the response head, reason phrases, dates."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from sketch.http import (
+    HeaderInjectionError,
+    HttpVersion10,
+    HttpVersion11,
+    bare_response,
+    http_date,
+    parse_content_type,
+    reason_for,
+    serialize_head,
+)
+
+
+def test_the_head_is_a_status_line_and_fields_each_ending_in_crlf_then_a_blank_line():
+    head = serialize_head(HttpVersion11, 200, "OK", [("A", "1"), ("B", "two")])
+    assert head == b"HTTP/1.1 200 OK\r\nA: 1\r\nB: two\r\n\r\n"
+    assert serialize_head(HttpVersion10, 404, "Not Found", []) == b"HTTP/1.0 404 Not Found\r\n\r\n"
+
+
+@pytest.mark.parametrize("bad", ["a\r\nb", "a\nb", "a\rb", "a\0b"])
+def test_cr_lf_or_nul_in_a_field_refuses_to_serialize(bad):
+    with pytest.raises(HeaderInjectionError):
+        serialize_head(HttpVersion11, 200, "OK", [("X", bad)])
+    with pytest.raises(HeaderInjectionError):
+        serialize_head(HttpVersion11, 200, "OK", [(bad, "x")])
+
+
+def test_reason_phrases_come_from_the_standard_list():
+    assert reason_for(404) == "Not Found"
+    assert reason_for(418) == "I'm a Teapot"
+    assert reason_for(299) == ""
+
+
+def test_the_date_is_an_imf_fixdate():
+    assert re.fullmatch(
+        r"[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} GMT", http_date()
+    )
+
+
+def test_a_bare_response_closes_and_carries_its_length():
+    raw = bare_response(400, "400: Bad Request")
+    head, _, body = raw.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 400 Bad Request\r\n")
+    assert b"Connection: close" in head and b"Content-Length: 16" in head
+    assert body == b"400: Bad Request"
+
+
+def test_content_type_parsing_splits_parameters():
+    assert parse_content_type('text/HTML; Charset="UTF-8"') == ("text/html", {"charset": "UTF-8"})
+    assert parse_content_type(None) == ("application/octet-stream", {})
