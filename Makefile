@@ -8,8 +8,9 @@ PY     := $(VENV)/bin/python
 test: $(VENV)/.test
 	$(PY) -m pytest
 
+# Jupyter refuses to run as root unless told; containers often are root.
 lab: $(VENV)/.lab
-	$(VENV)/bin/jupyter lab notebooks/
+	$(VENV)/bin/jupyter lab notebooks/ $$([ "$$(id -u)" = 0 ] && echo --allow-root)
 
 lint: $(VENV)/.test
 	$(VENV)/bin/ruff check sketch tests examples
