@@ -7,8 +7,9 @@ How this works:
   calls back `on_url`, `on_header`, `on_headers_complete`, `on_body`,
   `on_message_complete` as it recognizes each part. A request can arrive in many reads,
   and one read can hold several requests (pipelining).
-- Rule 2: at `on_headers_complete` the head is known: a Request is made and queued.
-  Its body keeps arriving through `on_body` while the handler already runs.
+- Rule 2: at `on_headers_complete` the head is known: it is checked (framing.py), a
+  Request is made and queued. Its body keeps arriving through `on_body` while the
+  handler already runs.
 - Rule 3: one task answers the queue in order (RFC 9112 9.3.2: responses to pipelined
   requests go out in the order the requests came). When the queue is empty the task
   ends; the next request starts a new one.
@@ -19,7 +20,12 @@ How this works:
   closes the connection are ignored.
 - Rule 5: a request that cannot be parsed gets its 4xx/5xx in its turn, after the
   answers to the requests before it, and the connection closes: once framing is in
-  doubt, nothing after it can be trusted (RFC 9112 11.2, request smuggling).
+  doubt, nothing after it can be trusted (RFC 9112 11.2, request smuggling). If the
+  error is in a body, the handler reading that body gets it as an HTTP exception.
+- Rule 6: one deadline at a time. A head must arrive within `head_timeout` of its first
+  byte (else 408 and close), a body may pause at most `body_timeout` between pieces
+  (else the handler's read() raises 408), an idle connection is closed after
+  `keepalive_timeout`. A slow client costs a timer, not a task.
 
 The protocol knows nothing of applications or routing: it calls `server.handler(request)`
 and writes back the response it returns.
@@ -28,19 +34,19 @@ and writes back the response it returns.
 from __future__ import annotations
 
 import asyncio
-import html
 import logging
-import traceback
 from collections import deque
 from typing import TYPE_CHECKING
 
 import httptools
 from multidict import CIMultiDict
 
-from .exceptions import HTTPException
+from .error_page import error_page
+from .exceptions import HTTPBadRequest, HTTPException, HTTPNotImplemented, HTTPRequestTimeout
+from .framing import check_head
 from .http import HttpVersion10, HttpVersion11, bare_response, reason_for
 from .request import Request
-from .response import Response, StreamResponse
+from .response import StreamResponse
 
 if TYPE_CHECKING:
     from .server import Server
@@ -62,6 +68,7 @@ class HttpProtocol(asyncio.Protocol):
 
     def __init__(self, server: Server) -> None:
         self._server = server
+        self._limits = server.limits
         self.loop = server.loop
         self._transport: asyncio.Transport | None = None
         self._parser = httptools.HttpRequestParser(self)
@@ -70,8 +77,9 @@ class HttpProtocol(asyncio.Protocol):
         # The request being parsed.
         self._url = b""
         self._headers: list[tuple[str, str]] = []
-        self._receiving: Request | None = None
-        self._in_message = False
+        self._head_bytes = 0  # bytes received while a head was unfinished (Rule 5)
+        self._in_head = False  # between on_message_begin and on_headers_complete
+        self._receiving: Request | None = None  # its body is still arriving
         # Requests parsed, waiting for their answer; a bytes item is a prepared error.
         self._pipeline: deque[Request | bytes] = deque()
         self._answering: asyncio.Task[None] | None = None
@@ -81,7 +89,9 @@ class HttpProtocol(asyncio.Protocol):
         self._reading_paused = False
         self._writing_paused = False
         self._drain_waiter: asyncio.Future[None] | None = None
+        # Rule 6: the one deadline in force, and when the body last made progress.
         self._timer: asyncio.TimerHandle | None = None
+        self._body_progress = 0.0
         self._sent = 0  # bytes of the current response written so far
         self.requests = 0  # requests parsed on this connection
 
@@ -95,15 +105,15 @@ class HttpProtocol(asyncio.Protocol):
         local = transport.get_extra_info("sockname")
         self.local_address = f"{local[0]}:{local[1]}" if isinstance(local, tuple) else ""
         self._server.connections.add(self)
-        self._arm_idle_timer()
+        self._arm(self._limits.head_timeout, self._on_head_timeout)  # the first request
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._server.connections.discard(self)
         self._transport = None
         self._closing = True
-        self._cancel_timer()
+        self._disarm()
         gone = ConnectionResetError("the client closed the connection")
-        if self._receiving is not None and not self._receiving.body_complete:
+        if self._receiving is not None:
             self._receiving._feed_error(gone)
         if self._drain_waiter is not None and not self._drain_waiter.done():
             self._drain_waiter.set_exception(gone)
@@ -116,6 +126,8 @@ class HttpProtocol(asyncio.Protocol):
         # A client may send its requests, then shut down its sending side. Keep the
         # connection half-open to answer them (return True), then close.
         self._peer_done = True
+        if self._receiving is not None:  # the body will never be finished now
+            self._receiving._feed_error(ConnectionResetError("the client stopped sending"))
         if self._answering is None:
             self._close()
             return False
@@ -124,6 +136,7 @@ class HttpProtocol(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         if self._closing:
             return  # Rule 4: nothing after a closing request is read
+        head_was_open = self._in_head
         try:
             self._parser.feed_data(data)
         except httptools.HttpParserCallbackError as exc:
@@ -131,11 +144,21 @@ class HttpProtocol(asyncio.Protocol):
                 raise
         except httptools.HttpParserUpgrade:
             # Upgrades (WebSocket, CONNECT) are not spoken here: the request that asked
-            # is answered normally, and whatever the client sent after it is ignored.
+            # is answered normally, with `Connection: close`, and whatever the client
+            # sent after it is ignored.
+            last = self._pipeline[-1] if self._pipeline else self._current
+            if isinstance(last, Request):
+                last.keep_alive = False
             self._stop_reading()
         except httptools.HttpParserError as exc:
             status = 505 if "HTTP version" in str(exc) else 400  # llhttp's own words
-            self._reject(status, f"{status}: {reason_for(status)}: {exc}")
+            self._refuse(status, str(exc))
+            return
+        if self._in_head and head_was_open:
+            # httptools keeps an unfinished header line in its own buffer; bound it.
+            self._head_bytes += len(data)
+            if self._head_bytes > self._limits.max_head:
+                self._refuse(431, "the request head is too large")
 
     def pause_writing(self) -> None:
         self._writing_paused = True
@@ -150,53 +173,67 @@ class HttpProtocol(asyncio.Protocol):
     def on_message_begin(self) -> None:
         if self._closing:
             raise _StopParsing  # Rule 4: bytes after a closing request are not a request
-        self._in_message = True
+        self._in_head = True
+        self._head_bytes = 0
         self._url = b""
         self._headers = []
-        self._cancel_timer()
+        self._arm(self._limits.head_timeout, self._on_head_timeout)
 
     def on_url(self, url: bytes) -> None:
         self._url += url  # the target may come in pieces, across reads
+        if len(self._url) > self._limits.max_target:
+            self._refuse(414, f"the request target is longer than {self._limits.max_target} bytes")
+            raise _StopParsing
 
     def on_header(self, name: bytes, value: bytes) -> None:
+        limits = self._limits
+        if len(self._headers) >= limits.max_headers:
+            self._refuse(431, f"more than {limits.max_headers} header fields")
+            raise _StopParsing
+        if len(name) + len(value) > limits.max_field:
+            self._refuse(431, f"a header field is longer than {limits.max_field} bytes")
+            raise _StopParsing
         self._headers.append(
             (name.decode("utf-8", "surrogateescape"), value.decode("utf-8", "surrogateescape"))
         )
 
     def on_headers_complete(self) -> None:
+        self._in_head = False
+        self._disarm()
         parser = self._parser
-        version = _VERSIONS.get(parser.get_http_version())
-        if version is None:  # RFC 9110 15.6.6; httptools parses HTTP/2.0 and 0.9 lines
-            self._reject(505, "505: HTTP Version Not Supported")
-            raise _StopParsing
         headers = CIMultiDict(self._headers)
-        expect = headers.get("Expect")
-        if expect is not None and expect.lower() != "100-continue":
-            self._reject(417, f"417: Expectation Failed: unknown Expect {html.escape(expect)!r}")
+        version = parser.get_http_version()
+        refusal = check_head(version, headers)
+        if refusal is not None:
+            self._refuse(refusal.status, refusal.reason)
             raise _StopParsing
         self.requests += 1
         request = Request(
             self,
             parser.get_method().decode("ascii"),
             self._url.decode("utf-8", "surrogateescape"),
-            version,
+            _VERSIONS[version],
             headers,
             parser.should_keep_alive(),
             client_max_size=self._server.client_max_size,
         )
         self._receiving = request
         self._enqueue(request)
+        if request.body_exists:
+            self._body_progress = self.loop.time()
+            self._arm(self._limits.body_timeout, self._on_body_timeout)
 
     def on_body(self, body: bytes) -> None:
         if self._receiving is not None:
             self._receiving._feed_body(body)
+            self._body_progress = self.loop.time()  # the body timer reads this
 
     def on_message_complete(self) -> None:
-        self._in_message = False
         request = self._receiving
         if request is not None:
-            request._feed_eof()
             self._receiving = None
+            self._disarm()
+            request._feed_eof()
             if not request.keep_alive:
                 self._closing = True  # Rule 4: answer this one, read nothing more
 
@@ -229,13 +266,14 @@ class HttpProtocol(asyncio.Protocol):
                     return
         except ConnectionError:
             self._close()
+            return
         finally:
             self._answering = None
             self._current = None
-        if self._peer_done or (self._closing and not self._in_message):
+        if self._peer_done or (self._closing and not self._in_head and not self._receiving):
             self._close()
-        else:
-            self._arm_idle_timer()
+        elif not self._in_head and self._receiving is None:
+            self._arm(self._limits.keepalive_timeout, self._on_idle_timeout)
 
     async def _answer(self, request: Request) -> bool:
         """Run the handler and write its response. True if the connection stays open."""
@@ -266,35 +304,28 @@ class HttpProtocol(asyncio.Protocol):
             )
             if self._sent:
                 return False  # the head is out: a 500 can't follow it, closing is the answer
-            response = self._error_page(request, exc)
+            accept = request.headers.get("Accept", "")
+            response = error_page(exc, accept=accept, debug=self._server.debug)
             await response.prepare(request)
             await response.write_eof()
         # Rule 4. A body not read to its end would be parsed as the next request.
         return bool(response.keep_alive) and request.body_complete
 
-    def _error_page(self, request: Request, exc: BaseException) -> Response:
-        """The 500 answer, in aiohttp's words: no traceback unless debug=True, all escaped."""
-        title = "500 Internal Server Error"
-        detail = "Server got itself in trouble"
-        trace = "".join(traceback.format_exception(exc)) if self._server.debug else None
-        if "text/html" in request.headers.get("Accept", ""):
-            if trace is not None:
-                detail = f"<h2>Traceback:</h2>\n<pre>{html.escape(trace)}</pre>"
-            body = (
-                f"<html><head><title>{title}</title></head><body>\n<h1>{title}</h1>"
-                f"\n{detail}\n</body></html>\n"
-            )
-            response = Response(status=500, text=body, content_type="text/html")
-        else:
-            response = Response(status=500, text=f"{title}\n\n{trace or detail}")
-        response.force_close()
-        return response
-
-    def _reject(self, status: int, text: str) -> None:
-        """Rule 5: answer a request we could not parse, in its turn, and close."""
+    def _refuse(self, status: int, reason: str) -> None:
+        """Rule 5: answer what we could not parse or will not serve, in its turn; close."""
         self._closing = True
-        self._in_message = False
+        self._in_head = False
+        self._disarm()
+        text = f"{status}: {reason_for(status)}: {reason}"
+        request = self._receiving
         self._receiving = None
+        if request is not None:
+            # The error is in a body: its handler is told when it reads.
+            request.keep_alive = False
+            request._feed_error(_exception_for(status, text))
+            if self._answering is None:
+                self._close()
+            return
         self._enqueue(bare_response(status, text))
 
     # --- writing, used by StreamResponse ------------------------------------
@@ -315,23 +346,41 @@ class HttpProtocol(asyncio.Protocol):
             finally:
                 self._drain_waiter = None
 
-    # --- timers and closing -------------------------------------------------
+    # --- deadlines (Rule 6) -------------------------------------------------
 
-    def _arm_idle_timer(self) -> None:
-        self._cancel_timer()
-        timeout = self._server.keepalive_timeout
-        if timeout and self._transport is not None:
-            self._timer = self.loop.call_later(timeout, self._on_idle_timeout)
+    def _arm(self, delay: float, callback: object) -> None:
+        self._disarm()
+        if delay and self._transport is not None:
+            self._timer = self.loop.call_later(delay, callback)  # type: ignore[arg-type]
 
-    def _on_idle_timeout(self) -> None:
-        self._timer = None
-        if self._answering is None and not self._in_message:
-            self._close()
-
-    def _cancel_timer(self) -> None:
+    def _disarm(self) -> None:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
+
+    def _on_idle_timeout(self) -> None:
+        self._timer = None
+        if self._answering is None and not self._in_head:
+            self._close()
+
+    def _on_head_timeout(self) -> None:
+        self._timer = None
+        if self._in_head:
+            self._refuse(408, "the request head did not arrive in time")
+        elif self._answering is None and self._receiving is None:
+            self._close()  # connected and said nothing
+
+    def _on_body_timeout(self) -> None:
+        self._timer = None
+        if self._receiving is None:
+            return
+        waited = self.loop.time() - self._body_progress
+        if waited < self._limits.body_timeout:  # progress since armed: wait the rest
+            self._arm(self._limits.body_timeout - waited, self._on_body_timeout)
+        else:
+            self._refuse(408, "the request body stopped arriving")
+
+    # --- closing ------------------------------------------------------------
 
     def _stop_reading(self) -> None:
         self._closing = True
@@ -341,7 +390,7 @@ class HttpProtocol(asyncio.Protocol):
 
     def _close(self) -> None:
         self._closing = True
-        self._cancel_timer()
+        self._disarm()
         if self._transport is not None:
             self._transport.close()  # sends what is buffered, then closes
 
@@ -349,7 +398,7 @@ class HttpProtocol(asyncio.Protocol):
 
     @property
     def idle(self) -> bool:
-        return self._answering is None and not self._in_message
+        return self._answering is None and not self._in_head and self._receiving is None
 
     def shutdown(self) -> None:
         """Finish the request in hand, answered with `Connection: close`; take no more."""
@@ -373,3 +422,9 @@ class HttpProtocol(asyncio.Protocol):
 
     def __repr__(self) -> str:
         return f"<HttpProtocol {self.peer_address} requests={self.requests}>"
+
+
+def _exception_for(status: int, text: str) -> HTTPException:
+    """The error a handler gets from read() when its body could not be received."""
+    cls = {408: HTTPRequestTimeout, 501: HTTPNotImplemented}.get(status, HTTPBadRequest)
+    return cls(text=text)

@@ -87,6 +87,7 @@ class Request(MutableMapping[str, Any]):
         self._complete = False
         self._too_large = False
         self._waiter: asyncio.Future[None] | None = None
+        self._error: BaseException | None = None  # why the body will never be complete
         self._body: bytes | None = None
         self._post: MultiDictProxy[Any] | None = None
         # RFC 9110 10.1.1: only an HTTP/1.1 client waits for 100 Continue.
@@ -179,6 +180,7 @@ class Request(MutableMapping[str, Any]):
         self._wake()
 
     def _feed_error(self, exc: BaseException) -> None:
+        self._error = exc
         if self._waiter is not None and not self._waiter.done():
             self._waiter.set_exception(exc)
 
@@ -197,7 +199,12 @@ class Request(MutableMapping[str, Any]):
         limit = self._client_max_size
         declared = self.content_length
         if declared is not None and 0 < limit < declared:
-            raise HTTPRequestEntityTooLarge(limit, declared)  # no 100 Continue for this one
+            # No 100 Continue for this one; and close after the 413 rather than read
+            # (or wait for) a body nobody wants.
+            self.keep_alive = False
+            raise HTTPRequestEntityTooLarge(limit, declared)
+        if self._error is not None:
+            raise self._error
         if not self._complete and not self._too_large:
             if self._continue_pending:
                 self._continue_pending = False
@@ -208,6 +215,7 @@ class Request(MutableMapping[str, Any]):
             finally:
                 self._waiter = None
         if self._too_large:
+            self.keep_alive = False
             raise HTTPRequestEntityTooLarge(limit, self._received)
         self._body = b"".join(self._chunks)
         self._chunks.clear()

@@ -35,15 +35,14 @@ class ServerRunner:
         handler: Callable[..., Any],
         *,
         shutdown_timeout: float = 60.0,
-        keepalive_timeout: float = 75.0,
         client_max_size: int = 1024**2,
         debug: bool = False,
+        **limits: Any,
     ) -> None:
+        """`limits` are fields of sketch.framing.Limits: keepalive_timeout=, head_timeout=..."""
         self._handler = handler
         self.shutdown_timeout = shutdown_timeout
-        self._server_kwargs = dict(
-            keepalive_timeout=keepalive_timeout, client_max_size=client_max_size, debug=debug
-        )
+        self._server_kwargs = dict(client_max_size=client_max_size, debug=debug, **limits)
         self.server: Server | None = None
         self.sites: list[TCPSite] = []
         self.cancelled_at_shutdown = 0  # requests still running after shutdown_timeout

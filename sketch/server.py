@@ -16,8 +16,10 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import fields, replace
 from typing import Any
 
+from .framing import Limits
 from .protocol import HttpProtocol
 
 __all__ = ["Server"]
@@ -33,14 +35,20 @@ class Server:
         handler: Callable[[Any], Awaitable[Any]],
         *,
         client_max_size: int = 1024**2,
-        keepalive_timeout: float = 75.0,
         debug: bool = False,
+        limits: Limits | None = None,
+        **limit_overrides: Any,
     ) -> None:
+        """`limit_overrides` set single fields of Limits: `Server(h, head_timeout=5)`."""
         self.handler = handler
         self.loop = asyncio.get_running_loop()
         self.client_max_size = client_max_size
-        self.keepalive_timeout = keepalive_timeout
         self.debug = debug
+        known = {f.name for f in fields(Limits)}
+        for name in limit_overrides:
+            if name not in known:
+                raise TypeError(f"unknown server limit {name!r}: choose from {sorted(known)}")
+        self.limits = replace(limits or Limits(), **limit_overrides)
         self.connections: set[HttpProtocol] = set()
         self.shutting_down = False
 
