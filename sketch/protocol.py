@@ -57,6 +57,8 @@ logger = logging.getLogger("sketch.server")
 
 _VERSIONS = {"1.1": HttpVersion11, "1.0": HttpVersion10}
 _PIPELINE_LIMIT = 16  # queued requests before we stop reading from a greedy client
+_SLICE = 4096  # bytes parsed at a time when a read holds more
+_LINGER = 2.0  # seconds to drain a client's unread bytes before closing (RFC 9112 9.6)
 
 
 class _StopParsing(Exception):
@@ -85,7 +87,7 @@ class HttpProtocol(asyncio.Protocol):
         self._answering: asyncio.Task[None] | None = None
         self._current: Request | None = None
         self._closing = False  # answer what is in hand, then close; read nothing more
-        self._peer_done = False  # the client half-closed: answer what it sent, then close
+        self._backlog = b""  # bytes read but not yet parsed, while the queue is full
         self._reading_paused = False
         self._writing_paused = False
         self._drain_waiter: asyncio.Future[None] | None = None
@@ -123,25 +125,44 @@ class HttpProtocol(asyncio.Protocol):
             self._answering.cancel()
 
     def eof_received(self) -> bool:
-        # A client may send its requests, then shut down its sending side. Keep the
-        # connection half-open to answer them (return True), then close.
-        self._peer_done = True
-        if self._receiving is not None:  # the body will never be finished now
-            self._receiving._feed_error(ConnectionResetError("the client stopped sending"))
-        if self._answering is None:
-            self._close()
-            return False
-        return True
+        # The client closed its side. Whether it only half-closed or left for good
+        # looks the same from here; like aiohttp, treat it as gone (connection_lost
+        # follows, and cancels what is running for it).
+        return False
 
     def data_received(self, data: bytes) -> None:
         if self._closing:
             return  # Rule 4: nothing after a closing request is read
+        if self._backlog or len(self._pipeline) >= _PIPELINE_LIMIT:
+            self._backlog += data
+            self._pause_reading()
+            return
+        self._feed(data)
+
+    def _feed(self, data: bytes) -> None:
+        """Parse `data`, in slices, stopping when the queue is full (back-pressure).
+
+        One read can hold thousands of tiny pipelined requests; parsing them all at once
+        would queue thousands of Request objects. Unparsed bytes wait in the backlog.
+        """
+        while data:
+            if len(self._pipeline) >= _PIPELINE_LIMIT:
+                self._backlog = data
+                self._pause_reading()
+                return
+            piece, data = (data[:_SLICE], data[_SLICE:]) if len(data) > _SLICE else (data, b"")
+            if not self._parse(piece):
+                return
+
+    def _parse(self, data: bytes) -> bool:
+        """Feed httptools. False when parsing must stop for good."""
         head_was_open = self._in_head
         try:
             self._parser.feed_data(data)
         except httptools.HttpParserCallbackError as exc:
             if not isinstance(exc.__context__, _StopParsing):
                 raise
+            return False
         except httptools.HttpParserUpgrade:
             # Upgrades (WebSocket, CONNECT) are not spoken here: the request that asked
             # is answered normally, with `Connection: close`, and whatever the client
@@ -150,15 +171,18 @@ class HttpProtocol(asyncio.Protocol):
             if isinstance(last, Request):
                 last.keep_alive = False
             self._stop_reading()
+            return False
         except httptools.HttpParserError as exc:
             status = 505 if "HTTP version" in str(exc) else 400  # llhttp's own words
             self._refuse(status, str(exc))
-            return
+            return False
         if self._in_head and head_was_open:
             # httptools keeps an unfinished header line in its own buffer; bound it.
             self._head_bytes += len(data)
             if self._head_bytes > self._limits.max_head:
                 self._refuse(431, "the request head is too large")
+                return False
+        return not self._closing
 
     def pause_writing(self) -> None:
         self._writing_paused = True
@@ -243,26 +267,19 @@ class HttpProtocol(asyncio.Protocol):
         self._pipeline.append(item)
         if self._answering is None:
             self._answering = self.loop.create_task(self._answer_all())
-        elif len(self._pipeline) >= _PIPELINE_LIMIT and not self._reading_paused:
-            # Back-pressure: a client that pipelines faster than we answer waits.
-            self._reading_paused = True
-            if self._transport is not None:
-                self._transport.pause_reading()
 
     async def _answer_all(self) -> None:
         try:
             while self._pipeline:
                 item = self._pipeline.popleft()
                 if self._reading_paused and len(self._pipeline) < _PIPELINE_LIMIT // 2:
-                    self._reading_paused = False
-                    if self._transport is not None and not self._closing:
-                        self._transport.resume_reading()
+                    self._resume_reading()
                 if isinstance(item, bytes):  # Rule 5: a prepared error, then close
                     self.write(item)
-                    self._close()
+                    self._close(linger=True)
                     return
                 if not await self._answer(item):
-                    self._close()
+                    self._close(linger=not item.body_complete)
                     return
         except ConnectionError:
             self._close()
@@ -270,7 +287,7 @@ class HttpProtocol(asyncio.Protocol):
         finally:
             self._answering = None
             self._current = None
-        if self._peer_done or (self._closing and not self._in_head and not self._receiving):
+        if self._closing and not self._in_head and not self._receiving:
             self._close()
         elif not self._in_head and self._receiving is None:
             self._arm(self._limits.keepalive_timeout, self._on_idle_timeout)
@@ -382,17 +399,47 @@ class HttpProtocol(asyncio.Protocol):
 
     # --- closing ------------------------------------------------------------
 
-    def _stop_reading(self) -> None:
-        self._closing = True
-        if self._transport is not None and not self._reading_paused:
+    def _pause_reading(self) -> None:
+        # Back-pressure: a client that pipelines faster than we answer waits.
+        if not self._reading_paused and self._transport is not None:
             self._reading_paused = True
             self._transport.pause_reading()
 
-    def _close(self) -> None:
+    def _resume_reading(self) -> None:
+        backlog, self._backlog = self._backlog, b""
+        if backlog:
+            self._feed(backlog)  # may fill the queue, and pause again
+        if not self._backlog and not self._closing and self._transport is not None:
+            self._reading_paused = False
+            self._transport.resume_reading()
+
+    def _stop_reading(self) -> None:
+        self._closing = True
+        self._backlog = b""
+        self._pause_reading()
+
+    def _close(self, *, linger: bool = False) -> None:
+        """Close once what is buffered is sent.
+
+        With `linger`, the client may still be sending (a refused head, an unread
+        body). Closing a socket with unread bytes makes the kernel answer with a reset,
+        and the client may lose our response with it; so stop sending, read and drop
+        what still comes for a moment, then close (RFC 9112 9.6).
+        """
         self._closing = True
         self._disarm()
-        if self._transport is not None:
-            self._transport.close()  # sends what is buffered, then closes
+        self._backlog = b""
+        transport = self._transport
+        if transport is None:
+            return
+        if linger and transport.can_write_eof():
+            transport.write_eof()
+            if self._reading_paused:
+                self._reading_paused = False
+                transport.resume_reading()
+            self._timer = self.loop.call_later(_LINGER, transport.close)
+        else:
+            transport.close()
 
     # --- shutdown, driven by the Server -------------------------------------
 

@@ -141,6 +141,12 @@ class MemoryTransport(asyncio.Transport):
     def abort(self) -> None:
         self.closed = True
 
+    def can_write_eof(self) -> bool:
+        return True
+
+    def write_eof(self) -> None:
+        self.closed = True  # nothing more goes out: for these tests, that is the close
+
     def pause_reading(self) -> None:
         self.reading = False
 
