@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 
-.PHONY: test lab lint clean
+.PHONY: test lab lint load clean
 
 test: $(VENV)/.test
 	$(PY) -m pytest
@@ -11,6 +11,10 @@ test: $(VENV)/.test
 # Jupyter refuses to run as root unless told; containers often are root.
 lab: $(VENV)/.lab
 	$(VENV)/bin/jupyter lab notebooks/ $$([ "$$(id -u)" = 0 ] && echo --allow-root)
+
+# Reliability under load (docs/reliability.md): 100k pipelined requests, memory before/after.
+load: $(VENV)/.test
+	$(PY) bench/load.py
 
 lint: $(VENV)/.test
 	$(VENV)/bin/ruff check sketch tests examples

@@ -235,11 +235,14 @@ def run_app(
     host: str | None = None,
     port: int | None = None,
     shutdown_timeout: float = 60.0,
-    keepalive_timeout: float = 75.0,
     print: Callable[..., None] | None = print,
     handle_signals: bool = True,
+    **limits: Any,
 ) -> None:
-    """Serve `app` until SIGINT (Ctrl-C) or SIGTERM, then shut down gracefully."""
+    """Serve `app` until SIGINT (Ctrl-C) or SIGTERM, then shut down gracefully.
+
+    `limits` are sketch.framing.Limits fields: keepalive_timeout=, head_timeout=, ...
+    """
     try:
         asyncio.get_running_loop()
     except RuntimeError:
@@ -248,9 +251,7 @@ def run_app(
         if asyncio.iscoroutine(app):
             app.close()  # don't leave a "never awaited" warning behind the real error
         raise RuntimeError(_IN_A_LOOP)
-    asyncio.run(
-        _run_app(app, host, port, shutdown_timeout, keepalive_timeout, print, handle_signals)
-    )
+    asyncio.run(_run_app(app, host, port, shutdown_timeout, print, handle_signals, limits))
 
 
 async def _run_app(
@@ -258,9 +259,9 @@ async def _run_app(
     host: str | None,
     port: int | None,
     shutdown_timeout: float,
-    keepalive_timeout: float,
     print: Callable[..., None] | None,
     handle_signals: bool,
+    limits: dict[str, Any],
 ) -> None:
     if asyncio.iscoroutine(app):
         app = await app  # run_app(make_app()) with `async def make_app()`
@@ -270,7 +271,7 @@ async def _run_app(
     signals = (signal.SIGINT, signal.SIGTERM) if handle_signals else ()
     for sig in signals:
         loop.add_signal_handler(sig, stop.set)
-    runner = AppRunner(app, shutdown_timeout=shutdown_timeout, keepalive_timeout=keepalive_timeout)
+    runner = AppRunner(app, shutdown_timeout=shutdown_timeout, **limits)
     try:
         await runner.setup()
         site = TCPSite(runner, host, port)

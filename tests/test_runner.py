@@ -63,16 +63,17 @@ class AppProcess:
 async def test_a_signal_lets_in_flight_requests_finish_then_exits_0(sig):
     app = await AppProcess.start()
     url = f"http://127.0.0.1:{app.port}"
-    async with httpx.AsyncClient(base_url=url, timeout=10) as client:
-        in_flight = [asyncio.create_task(client.get("/slow")) for _ in range(5)]
-        await app.wait_for("slow started", count=5)
+    limits = httpx.Limits(max_connections=50)
+    async with httpx.AsyncClient(base_url=url, timeout=10, limits=limits) as client:
+        in_flight = [asyncio.create_task(client.get("/slow")) for _ in range(50)]
+        await app.wait_for("slow started", count=50)
         app.process.send_signal(sig)
         await app.wait_for("hook on_shutdown")
         with pytest.raises(httpx.ConnectError):  # the listening socket is closed
             await httpx.AsyncClient().get(url + "/fast")
         answers = await asyncio.gather(*in_flight)
     code, stderr = await app.finish()
-    assert [r.text for r in answers] == ["slow done"] * 5
+    assert [r.text for r in answers] == ["slow done"] * 50
     assert code == 0, stderr
     hooks = [line for line in app.lines if line.startswith("hook")]
     assert hooks == ["hook on_startup", "hook on_shutdown", "hook on_cleanup"]
