@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 
-.PHONY: test lab lint load clean
+.PHONY: test lab bench lint load clean
 
 test: $(VENV)/.test
 	$(PY) -m pytest
@@ -12,13 +12,23 @@ test: $(VENV)/.test
 lab: $(VENV)/.lab
 	$(VENV)/bin/jupyter lab notebooks/ $$([ "$$(id -u)" = 0 ] && echo --allow-root)
 
+# Throughput against aiohttp and the bare-protocol ceiling (docs/performance.md).
+bench: $(VENV)/.bench
+	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; } \
+		|| { echo "install wrk (Debian: apt-get install wrk) and run make bench again"; exit 1; }
+	$(PY) bench/run.py
+
+$(VENV)/.bench: pyproject.toml | $(VENV)/bin/python
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[test,bench]'
+	touch $@
+
 # Reliability under load (docs/reliability.md): 100k pipelined requests, memory before/after.
 load: $(VENV)/.test
 	$(PY) bench/load.py
 
 lint: $(VENV)/.test
-	$(VENV)/bin/ruff check sketch tests examples
-	$(VENV)/bin/ruff format --check sketch tests examples
+	$(VENV)/bin/ruff check sketch tests examples bench
+	$(VENV)/bin/ruff format --check sketch tests examples bench
 
 $(VENV)/bin/python:
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 10), "sketch needs Python 3.10 or newer, this is " + sys.version'

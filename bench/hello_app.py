@@ -34,6 +34,12 @@ def make_app(web):
 
 def main() -> None:
     framework, port = sys.argv[1], int(sys.argv[2])
+    if framework == "sketch-uvloop":  # scripts may use uvloop; notebooks never do
+        import asyncio
+
+        import uvloop
+
+        asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
     if framework == "aiohttp":
         from aiohttp import web
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Awaitable, Callable, Iterable
-from functools import partial, update_wrapper
+from functools import partial
 from typing import Any, TypeVar
 
 from .checks import is_async_callable
@@ -46,5 +46,5 @@ def check_middlewares(middlewares: Iterable[Any]) -> list[Middleware]:
 def wrap_handler(handler: Handler, middlewares: list[Middleware]) -> Handler:
     """Build the onion: wrap from the innermost (last) to the outermost (first)."""
     for mw in reversed(middlewares):
-        handler = update_wrapper(partial(mw, handler=handler), handler)
+        handler = partial(mw, handler=handler)
     return handler

@@ -25,7 +25,9 @@ How this works:
 - Rule 6: one deadline at a time. A head must arrive within `head_timeout` of its first
   byte (else 408 and close), a body may pause at most `body_timeout` between pieces
   (else the handler's read() raises 408), an idle connection is closed after
-  `keepalive_timeout`. A slow client costs a timer, not a task.
+  `keepalive_timeout`. A deadline is a number on the connection; one sweeper per
+  server compares them with the clock, so a request costs no timer and a slow client
+  costs no task.
 
 The protocol knows nothing of applications or routing: it calls `server.handler(request)`
 and writes back the response it returns.
@@ -36,11 +38,13 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import httptools
 from multidict import CIMultiDict
 
+from .eager import start_eagerly
 from .error_page import error_page
 from .exceptions import HTTPBadRequest, HTTPException, HTTPNotImplemented, HTTPRequestTimeout
 from .framing import check_head
@@ -84,15 +88,18 @@ class HttpProtocol(asyncio.Protocol):
         self._receiving: Request | None = None  # its body is still arriving
         # Requests parsed, waiting for their answer; a bytes item is a prepared error.
         self._pipeline: deque[Request | bytes] = deque()
-        self._answering: asyncio.Task[None] | None = None
+        self._busy = False  # the answering loop is running, eagerly or in a Task
+        self._answering: asyncio.Task[None] | None = None  # the Task, once it had to wait
         self._current: Request | None = None
         self._closing = False  # answer what is in hand, then close; read nothing more
         self._backlog = b""  # bytes read but not yet parsed, while the queue is full
         self._reading_paused = False
-        self._writing_paused = False
+        self.writing_paused = False
         self._drain_waiter: asyncio.Future[None] | None = None
-        # Rule 6: the one deadline in force, and when the body last made progress.
-        self._timer: asyncio.TimerHandle | None = None
+        # Rule 6: the one deadline in force (the server's sweeper checks it), what to
+        # do when it passes, and when the body last made progress.
+        self.deadline: float | None = None
+        self._on_deadline: Callable[[], None] = _nothing
         self._body_progress = 0.0
         self._sent = 0  # bytes of the current response written so far
         self.requests = 0  # requests parsed on this connection
@@ -100,8 +107,7 @@ class HttpProtocol(asyncio.Protocol):
     # --- asyncio callbacks --------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self._transport = transport
+        self._transport = transport  # type: ignore[assignment]  (uvloop's is no subclass)
         peer = transport.get_extra_info("peername")
         self.peer_address = peer[0] if isinstance(peer, tuple) else str(peer or "")
         local = transport.get_extra_info("sockname")
@@ -138,6 +144,7 @@ class HttpProtocol(asyncio.Protocol):
             self._pause_reading()
             return
         self._feed(data)
+        self._answer_soon()  # Rule 3: once the whole read is parsed
 
     def _feed(self, data: bytes) -> None:
         """Parse `data`, in slices, stopping when the queue is full (back-pressure).
@@ -185,10 +192,10 @@ class HttpProtocol(asyncio.Protocol):
         return not self._closing
 
     def pause_writing(self) -> None:
-        self._writing_paused = True
+        self.writing_paused = True
 
     def resume_writing(self) -> None:
-        self._writing_paused = False
+        self.writing_paused = False
         if self._drain_waiter is not None and not self._drain_waiter.done():
             self._drain_waiter.set_result(None)
 
@@ -210,16 +217,14 @@ class HttpProtocol(asyncio.Protocol):
             raise _StopParsing
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        limits = self._limits
-        if len(self._headers) >= limits.max_headers:
-            self._refuse(431, f"more than {limits.max_headers} header fields")
+        headers = self._headers
+        if len(headers) >= self._limits.max_headers:
+            self._refuse(431, f"more than {self._limits.max_headers} header fields")
             raise _StopParsing
-        if len(name) + len(value) > limits.max_field:
-            self._refuse(431, f"a header field is longer than {limits.max_field} bytes")
+        if len(name) + len(value) > self._limits.max_field:
+            self._refuse(431, f"a header field is longer than {self._limits.max_field} bytes")
             raise _StopParsing
-        self._headers.append(
-            (name.decode("utf-8", "surrogateescape"), value.decode("utf-8", "surrogateescape"))
-        )
+        headers.append((name.decode("latin-1"), value.decode("utf-8", "surrogateescape")))
 
     def on_headers_complete(self) -> None:
         self._in_head = False
@@ -265,8 +270,16 @@ class HttpProtocol(asyncio.Protocol):
 
     def _enqueue(self, item: Request | bytes) -> None:
         self._pipeline.append(item)
-        if self._answering is None:
-            self._answering = self.loop.create_task(self._answer_all())
+
+    def _answer_soon(self) -> None:
+        """Start answering the queue, unless that is already going on.
+
+        Not from inside a parser callback: the handler must not run before the
+        parser has finished with the bytes in hand (on_message_complete may be next).
+        """
+        if self._pipeline and not self._busy:
+            self._busy = True
+            self._answering = start_eagerly(self.loop, self._answer_all())
 
     async def _answer_all(self) -> None:
         try:
@@ -285,6 +298,7 @@ class HttpProtocol(asyncio.Protocol):
             self._close()
             return
         finally:
+            self._busy = False
             self._answering = None
             self._current = None
         if self._closing and not self._in_head and not self._receiving:
@@ -340,9 +354,7 @@ class HttpProtocol(asyncio.Protocol):
             # The error is in a body: its handler is told when it reads.
             request.keep_alive = False
             request._feed_error(_exception_for(status, text))
-            if self._answering is None:
-                self._close()
-            return
+            return  # the answering loop closes the connection after its answer
         self._enqueue(bare_response(status, text))
 
     # --- writing, used by StreamResponse ------------------------------------
@@ -355,8 +367,11 @@ class HttpProtocol(asyncio.Protocol):
         self._sent += len(data)
 
     async def drain(self) -> None:
-        """Wait while the client reads slower than we write (asyncio flow control)."""
-        if self._writing_paused and self._transport is not None:
+        """Wait while the client reads slower than we write (asyncio flow control).
+
+        Callers check `writing_paused` first, so the common case costs no coroutine.
+        """
+        if self.writing_paused and self._transport is not None:
             self._drain_waiter = self.loop.create_future()
             try:
                 await self._drain_waiter
@@ -365,30 +380,33 @@ class HttpProtocol(asyncio.Protocol):
 
     # --- deadlines (Rule 6) -------------------------------------------------
 
-    def _arm(self, delay: float, callback: object) -> None:
-        self._disarm()
-        if delay and self._transport is not None:
-            self._timer = self.loop.call_later(delay, callback)  # type: ignore[arg-type]
+    def _arm(self, delay: float, callback: Callable[[], None]) -> None:
+        # No timer per request: the server's sweeper compares `deadline` with the clock.
+        if delay:
+            self.deadline = self.loop.time() + delay
+            self._on_deadline = callback
 
     def _disarm(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
+        self.deadline = None
+
+    def deadline_passed(self) -> None:
+        """Called by the server's sweeper once `deadline` is in the past."""
+        self.deadline = None
+        if self._transport is not None:
+            self._on_deadline()
+            self._answer_soon()
 
     def _on_idle_timeout(self) -> None:
-        self._timer = None
-        if self._answering is None and not self._in_head:
+        if not self._busy and not self._in_head:
             self._close()
 
     def _on_head_timeout(self) -> None:
-        self._timer = None
         if self._in_head:
             self._refuse(408, "the request head did not arrive in time")
-        elif self._answering is None and self._receiving is None:
+        elif not self._busy and self._receiving is None:
             self._close()  # connected and said nothing
 
     def _on_body_timeout(self) -> None:
-        self._timer = None
         if self._receiving is None:
             return
         waited = self.loop.time() - self._body_progress
@@ -437,7 +455,7 @@ class HttpProtocol(asyncio.Protocol):
             if self._reading_paused:
                 self._reading_paused = False
                 transport.resume_reading()
-            self._timer = self.loop.call_later(_LINGER, transport.close)
+            self.loop.call_later(_LINGER, transport.close)
         else:
             transport.close()
 
@@ -445,7 +463,7 @@ class HttpProtocol(asyncio.Protocol):
 
     @property
     def idle(self) -> bool:
-        return self._answering is None and not self._in_head and self._receiving is None
+        return not self._busy and not self._in_head and self._receiving is None
 
     def shutdown(self) -> None:
         """Finish the request in hand, answered with `Connection: close`; take no more."""
@@ -469,6 +487,10 @@ class HttpProtocol(asyncio.Protocol):
 
     def __repr__(self) -> str:
         return f"<HttpProtocol {self.peer_address} requests={self.requests}>"
+
+
+def _nothing() -> None:
+    pass
 
 
 def _exception_for(status: int, text: str) -> HTTPException:

@@ -112,6 +112,18 @@ class Request(MutableMapping[str, Any]):
         return self.rel_url.path
 
     @property
+    def match_path(self) -> str:
+        """The path the router matches: yarl's `path_safe`, escapes decoded but %2F and %25.
+
+        For a plain target (`/users/bob?x=1`) that is just the text before `?`, so most
+        requests are routed without building a URL object at all.
+        """
+        target = self.raw_path
+        if target[:1] == "/" and "%" not in target:
+            return target.partition("?")[0].partition("#")[0]
+        return self.rel_url.path_safe
+
+    @property
     def query(self) -> MultiDictProxy[str]:
         return self.rel_url.query
 
@@ -244,7 +256,7 @@ class Request(MutableMapping[str, Any]):
         self._post = MultiDictProxy(form)
         return self._post
 
-    # --- per-request storage and the response hook --------------------------
+    # --- per-request storage ------------------------------------------------
 
     def __getitem__(self, key: str) -> Any:
         return self._state[key]
@@ -265,10 +277,6 @@ class Request(MutableMapping[str, Any]):
         return self is other
 
     __hash__ = object.__hash__
-
-    async def _prepare_hook(self, response: Any) -> None:
-        if self._app is not None:
-            await self._app.on_response_prepare.send(self, response)
 
     def __repr__(self) -> str:
         return f"<Request {self.method} {self.raw_path}>"

@@ -144,7 +144,9 @@ class StreamResponse:
             return
         self._request = request
         self._prepare_headers(request)
-        await request._prepare_hook(self)
+        app = request.app
+        if app is not None and app.on_response_prepare:  # most apps have none: skip the call
+            await app.on_response_prepare.send(request, self)
         head = serialize_head(request.version, self._status, self._reason, self._headers.items())
         if self._send_head_immediately:
             request._protocol.write(head)
@@ -168,7 +170,7 @@ class StreamResponse:
                 headers["Transfer-Encoding"] = "chunked"
             else:
                 self._keep_alive = False  # RFC 9112 6.3: HTTP/1.0 body ends at close
-        if not self._empty_body and self.content_length != 0:
+        if not self._empty_body and headers.get("Content-Length") != "0":
             headers.setdefault("Content-Type", "application/octet-stream")
         headers.setdefault("Date", http_date())
         headers.setdefault("Server", SERVER_SOFTWARE)
@@ -202,7 +204,9 @@ class StreamResponse:
         if not isinstance(data, (bytes, bytearray, memoryview)):
             raise TypeError(f"write() takes bytes, got {type(data).__name__}: encode it first")
         self._flush(self._frame(data))
-        await self._request._protocol.drain()
+        protocol = self._request._protocol
+        if protocol.writing_paused:  # the client reads slower than we write: wait
+            await protocol.drain()
 
     async def write_eof(self, data: bytes = b"") -> None:
         if self._eof_sent:
@@ -214,7 +218,9 @@ class StreamResponse:
             out += b"0\r\n\r\n"  # the last chunk, no trailers
         self._eof_sent = True
         self._flush(out)
-        await self._request._protocol.drain()
+        protocol = self._request._protocol
+        if protocol.writing_paused:  # the client reads slower than we write: wait
+            await protocol.drain()
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self._status} {self._reason}>"

@@ -365,7 +365,7 @@ class UrlDispatcher:
             prefix = prefix.rpartition("/")[0] or "/"
 
     def resolve(self, request: Any) -> MatchInfo:
-        method, path = request.method, request.rel_url.path_safe
+        method, path = request.method, request.match_path
         allowed: set[str] = set()
         for resource in self.candidates(path):
             match, methods = resource.resolve(method, path)

@@ -51,6 +51,20 @@ class Server:
         self.limits = replace(limits or Limits(), **limit_overrides)
         self.connections: set[HttpProtocol] = set()
         self.shutting_down = False
+        # One sweeper checks every connection's deadline a few times per the shortest
+        # timeout: cheaper than a timer per request, and precise enough for deadlines.
+        shortest = min(
+            self.limits.head_timeout, self.limits.body_timeout, self.limits.keepalive_timeout
+        )
+        self._sweep_every = min(1.0, max(0.01, shortest / 4))
+        self._sweeper = self.loop.call_later(self._sweep_every, self._sweep)
+
+    def _sweep(self) -> None:
+        now = self.loop.time()
+        for connection in list(self.connections):
+            if connection.deadline is not None and connection.deadline <= now:
+                connection.deadline_passed()
+        self._sweeper = self.loop.call_later(self._sweep_every, self._sweep)
 
     def __call__(self) -> HttpProtocol:
         """The protocol factory that `loop.create_server` calls for each connection."""
@@ -81,6 +95,7 @@ class Server:
             )
         for connection in list(self.connections):
             connection.abort()
+        self._sweeper.cancel()
         if pending:
             await asyncio.wait(pending, timeout=1.0)  # let their finally blocks run
         return len(pending)

@@ -66,7 +66,7 @@ def test_the_readme_quick_start_is_the_makefile_commands():
 
 def test_the_sources_pass_ruff():
     out = subprocess.run(
-        [sys.executable, "-m", "ruff", "check", "sketch", "tests", "examples"],
+        [sys.executable, "-m", "ruff", "check", "sketch", "tests", "examples", "bench"],
         capture_output=True,
         text=True,
         cwd=ROOT,

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import sketch
 from sketch import web
@@ -163,3 +165,22 @@ async def test_a_body_split_across_many_reads_arrives_whole():
         protocol.data_received(protocol_body[start : start + 700])
     await feed(protocol, b"")
     assert seen["body"] == protocol_body
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(
+            ["/", "a", "é", "%2F", "%25", "%41", "%zz", ".", "..", "?", "#", "=", "&", " ", ";"]
+        ),
+        max_size=12,
+    ).map(lambda parts: "/" + "".join(parts))
+)
+def test_the_path_the_router_matches_is_yarls_path_safe(target):
+    from multidict import CIMultiDict
+
+    from sketch.http import HttpVersion11
+    from sketch.request import Request, _target_to_url
+
+    request = Request(None, "GET", target, HttpVersion11, CIMultiDict(), True)  # type: ignore[arg-type]
+    assert request.match_path == _target_to_url(target).path_safe
