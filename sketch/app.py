@@ -13,15 +13,16 @@ Each is a list; callbacks are `async def` and run one after another, in list ord
 
 from __future__ import annotations
 
-import inspect
-from collections.abc import AsyncIterator, Callable, Iterator, MutableMapping
+from collections.abc import Iterator, MutableMapping
 from typing import Any, Generic, TypeVar
 
-from .checks import is_async_callable
+from .events import Tracer
 from .middleware import Middleware, check_middlewares, wrap_handler
 from .routing import UrlDispatcher
+from .signals import CleanupContext, Signal
+from .tracing import handle_traced
 
-__all__ = ["Application", "AppKey", "RequestKey", "Signal", "CleanupContext"]
+__all__ = ["Application", "AppKey", "RequestKey"]
 
 _T = TypeVar("_T")
 
@@ -43,75 +44,6 @@ class RequestKey(AppKey[_T]):
     """A typed key for `request[...]`: `USER = web.RequestKey("user", str)`."""
 
 
-class Signal(list):  # type: ignore[type-arg]
-    """A list of async callbacks, sent in order; frozen once the app starts."""
-
-    def __init__(self, name: str) -> None:
-        super().__init__()
-        self.name = name
-        self.frozen = False
-
-    def _check(self, callback: Any) -> Any:
-        if self.frozen:
-            raise RuntimeError(f"cannot add to {self.name} after the application has started")
-        if not is_async_callable(callback):
-            raise TypeError(f"{self.name} callbacks must be async functions, got {callback!r}")
-        return callback
-
-    def append(self, callback: Any) -> None:
-        super().append(self._check(callback))
-
-    def insert(self, index: Any, callback: Any) -> None:
-        super().insert(index, self._check(callback))
-
-    def extend(self, callbacks: Any) -> None:
-        for callback in callbacks:
-            self.append(callback)
-
-    async def send(self, *args: Any) -> None:
-        for callback in self:
-            await callback(*args)
-
-
-class CleanupContext(list):  # type: ignore[type-arg]
-    """Async generators that set up before `yield` and tear down after it."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._running: list[AsyncIterator[None]] = []
-
-    def append(self, ctx: Callable[[Any], AsyncIterator[None]]) -> None:
-        if not inspect.isasyncgenfunction(ctx):
-            raise TypeError(
-                f"cleanup_ctx takes async generator functions "
-                f"(`async def ctx(app): ...; yield; ...`), got {ctx!r}"
-            )
-        super().append(ctx)
-
-    async def _on_startup(self, app: Application) -> None:
-        for ctx in self:
-            iterator = ctx(app).__aiter__()
-            await iterator.__anext__()
-            self._running.append(iterator)
-
-    async def _on_cleanup(self, app: Application) -> None:
-        errors = []
-        for iterator in reversed(self._running):
-            try:
-                await iterator.__anext__()
-            except StopAsyncIteration:
-                continue
-            except Exception as exc:  # every context gets its turn to clean up
-                errors.append(exc)
-            else:
-                errors.append(RuntimeError(f"{iterator!r} has more than one 'yield'"))
-        self._running.clear()
-        if len(errors) == 1:
-            raise errors[0]
-        if errors:
-            raise RuntimeError(f"{len(errors)} cleanup contexts failed: {errors!r}") from errors[0]
-
-
 class Application(MutableMapping[Any, Any]):
     """Routes, middlewares, state and hooks; its `_handle` is the server's handler."""
 
@@ -127,11 +59,13 @@ class Application(MutableMapping[Any, Any]):
         self._client_max_size = client_max_size
         self.debug = debug
         self._state: dict[Any, Any] = {}
-        self.on_startup = Signal("on_startup")
-        self.on_shutdown = Signal("on_shutdown")
-        self.on_cleanup = Signal("on_cleanup")
-        self.on_response_prepare = Signal("on_response_prepare")
-        self.cleanup_ctx = CleanupContext()
+        # Where this app's trace events go (events.py); the runner hands it to the server.
+        self.tracer = Tracer()
+        self.on_startup = Signal("on_startup", self.tracer)
+        self.on_shutdown = Signal("on_shutdown", self.tracer)
+        self.on_cleanup = Signal("on_cleanup", self.tracer)
+        self.on_response_prepare = Signal("on_response_prepare", self.tracer)
+        self.cleanup_ctx = CleanupContext(self.tracer)
         # As in aiohttp: contexts are set up before on_startup, torn down before on_cleanup.
         self.on_startup.append(self.cleanup_ctx._on_startup)
         self.on_cleanup.append(self.cleanup_ctx._on_cleanup)
@@ -165,6 +99,8 @@ class Application(MutableMapping[Any, Any]):
         """The server's handler: route, then run the handler inside the middlewares."""
         request._app = self
         request._client_max_size = self._client_max_size
+        if self.tracer.on:  # the same steps, each one reported (tracing.py)
+            return await handle_traced(self, request)
         match_info = self.router.resolve(request)
         request._match_info = match_info
         handler = wrap_handler(match_info.handler, self._middlewares)

@@ -39,6 +39,7 @@ import asyncio
 import logging
 from collections import deque
 from collections.abc import Callable
+from time import perf_counter
 from typing import TYPE_CHECKING
 
 import httptools
@@ -46,6 +47,16 @@ from multidict import CIMultiDict
 
 from .eager import start_eagerly
 from .error_page import error_page
+from .events import (
+    ConnectionLost,
+    ConnectionMade,
+    DataReceived,
+    Event,
+    ParseError,
+    ParserCallback,
+    RequestHead,
+    ResponseEnd,
+)
 from .exceptions import HTTPBadRequest, HTTPException, HTTPNotImplemented, HTTPRequestTimeout
 from .framing import check_head
 from .http import HttpVersion10, HttpVersion11, bare_response, reason_for
@@ -102,7 +113,12 @@ class HttpProtocol(asyncio.Protocol):
         self._on_deadline: Callable[[], None] = _nothing
         self._body_progress = 0.0
         self._sent = 0  # bytes of the current response written so far
-        self.requests = 0  # requests parsed on this connection
+        self.requests = 0  # requests begun on this connection; the current one's number
+        # Tracing (events.py): who listens, this connection's number, bytes so far.
+        self.tracer = server.tracer
+        self.id = server.next_connection_id()
+        self._received = 0
+        self._read_start = 0
 
     # --- asyncio callbacks --------------------------------------------------
 
@@ -114,9 +130,13 @@ class HttpProtocol(asyncio.Protocol):
         self.local_address = f"{local[0]}:{local[1]}" if isinstance(local, tuple) else ""
         self._server.connections.add(self)
         self._arm(self._limits.head_timeout, self._on_head_timeout)  # the first request
+        if self.tracer.on:
+            self.emit(ConnectionMade, 0, f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else "")
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._server.connections.discard(self)
+        if self.tracer.on:
+            self.emit(ConnectionLost, self.requests, "closed" if exc is None else repr(exc))
         self._transport = None
         self._closing = True
         self._disarm()
@@ -137,6 +157,10 @@ class HttpProtocol(asyncio.Protocol):
         return False
 
     def data_received(self, data: bytes) -> None:
+        if self.tracer.on:
+            self.emit(DataReceived, self.requests, self._received, data)
+        self._read_start = self._received
+        self._received += len(data)
         if self._closing:
             return  # Rule 4: nothing after a closing request is read
         if self._backlog or len(self._pipeline) >= _PIPELINE_LIMIT:
@@ -208,15 +232,22 @@ class HttpProtocol(asyncio.Protocol):
         self._head_bytes = 0
         self._url = b""
         self._headers = []
+        self.requests += 1
         self._arm(self._limits.head_timeout, self._on_head_timeout)
+        if self.tracer.on:
+            self.emit(ParserCallback, self.requests, "on_message_begin", ())
 
     def on_url(self, url: bytes) -> None:
+        if self.tracer.on:
+            self.emit(ParserCallback, self.requests, "on_url", (url,))
         self._url += url  # the target may come in pieces, across reads
         if len(self._url) > self._limits.max_target:
             self._refuse(414, f"the request target is longer than {self._limits.max_target} bytes")
             raise _StopParsing
 
     def on_header(self, name: bytes, value: bytes) -> None:
+        if self.tracer.on:
+            self.emit(ParserCallback, self.requests, "on_header", (name, value))
         headers = self._headers
         if len(headers) >= self._limits.max_headers:
             self._refuse(431, f"more than {self._limits.max_headers} header fields")
@@ -227,6 +258,8 @@ class HttpProtocol(asyncio.Protocol):
         headers.append((name.decode("latin-1"), value.decode("utf-8", "surrogateescape")))
 
     def on_headers_complete(self) -> None:
+        if self.tracer.on:
+            self.emit(ParserCallback, self.requests, "on_headers_complete", ())
         self._in_head = False
         self._disarm()
         parser = self._parser
@@ -236,7 +269,6 @@ class HttpProtocol(asyncio.Protocol):
         if refusal is not None:
             self._refuse(refusal.status, refusal.reason)
             raise _StopParsing
-        self.requests += 1
         request = Request(
             self,
             parser.get_method().decode("ascii"),
@@ -246,6 +278,12 @@ class HttpProtocol(asyncio.Protocol):
             parser.should_keep_alive(),
             client_max_size=self._server.client_max_size,
         )
+        request.number = self.requests
+        if self.tracer.on:
+            self.emit(
+                RequestHead, request.number, request.method, request.raw_path, version,
+                tuple(self._headers),
+            )  # fmt: skip
         self._receiving = request
         self._enqueue(request)
         if request.body_exists:
@@ -253,11 +291,23 @@ class HttpProtocol(asyncio.Protocol):
             self._arm(self._limits.body_timeout, self._on_body_timeout)
 
     def on_body(self, body: bytes) -> None:
+        if self.tracer.on:
+            self.emit(ParserCallback, self.requests, "on_body", (body,))
         if self._receiving is not None:
             self._receiving._feed_body(body)
             self._body_progress = self.loop.time()  # the body timer reads this
 
+    def on_chunk_header(self) -> None:
+        if self.tracer.on:
+            self.emit(ParserCallback, self.requests, "on_chunk_header", ())
+
+    def on_chunk_complete(self) -> None:
+        if self.tracer.on:
+            self.emit(ParserCallback, self.requests, "on_chunk_complete", ())
+
     def on_message_complete(self) -> None:
+        if self.tracer.on:
+            self.emit(ParserCallback, self.requests, "on_message_complete", ())
         request = self._receiving
         if request is not None:
             self._receiving = None
@@ -340,13 +390,18 @@ class HttpProtocol(asyncio.Protocol):
             await response.prepare(request)
             await response.write_eof()
         # Rule 4. A body not read to its end would be parsed as the next request.
-        return bool(response.keep_alive) and request.body_complete
+        keep_alive = bool(response.keep_alive) and request.body_complete
+        if self.tracer.on:
+            self.emit(ResponseEnd, request.number, response.status, self._sent, keep_alive)
+        return keep_alive
 
     def _refuse(self, status: int, reason: str) -> None:
         """Rule 5: answer what we could not parse or will not serve, in its turn; close."""
         self._closing = True
         self._in_head = False
         self._disarm()
+        if self.tracer.on:
+            self.emit(ParseError, self.requests, status, reason, self._read_start)
         text = f"{status}: {reason_for(status)}: {reason}"
         request = self._receiving
         self._receiving = None
@@ -484,6 +539,10 @@ class HttpProtocol(asyncio.Protocol):
     @property
     def task(self) -> asyncio.Task[None] | None:
         return self._answering
+
+    def emit(self, cls: type[Event], req: int, *fields: object) -> None:
+        """Send an event about this connection. Callers check `tracer.on` first."""
+        self.tracer.emit(cls(perf_counter(), self.id, req, *fields))  # type: ignore[call-arg]
 
     def __repr__(self) -> str:
         return f"<HttpProtocol {self.peer_address} requests={self.requests}>"

@@ -79,6 +79,7 @@ class Request(MutableMapping[str, Any]):
         self._client_max_size = client_max_size
         self._state: dict[str, Any] = {}
         self._rel_url: URL | None = None  # built on first use: many handlers never need it
+        self.number = 0  # its place on the connection: 1, 2, ... (set by the protocol)
         self._match_info: Any = None  # set by the application's router
         self._app: Any = None
         # The body, filled by the protocol through _feed_body / _feed_eof.
@@ -166,6 +167,11 @@ class Request(MutableMapping[str, Any]):
         return "Content-Length" in self._headers or "Transfer-Encoding" in self._headers
 
     can_read_body = body_exists
+
+    @property
+    def trace_ids(self) -> tuple[int, int]:
+        """(connection, request) numbers, as trace events carry them."""
+        return self._protocol.id, self.number
 
     @property
     def match_info(self) -> Any:

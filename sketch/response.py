@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from multidict import CIMultiDict
 
+from .events import ResponseHead
 from .http import (
     SERVER_SOFTWARE,
     HttpVersion10,
@@ -148,8 +149,14 @@ class StreamResponse:
         if app is not None and app.on_response_prepare:  # most apps have none: skip the call
             await app.on_response_prepare.send(request, self)
         head = serialize_head(request.version, self._status, self._reason, self._headers.items())
+        protocol = request._protocol
+        if protocol.tracer.on:
+            protocol.emit(
+                ResponseHead, request.number, self._status, self._reason,
+                tuple(self._headers.items()),
+            )  # fmt: skip
         if self._send_head_immediately:
-            request._protocol.write(head)
+            protocol.write(head)
         else:
             self._head = head
 

@@ -41,6 +41,7 @@ __all__ = [
 ]
 
 Handler = Callable[[Any], Awaitable[StreamResponse]]
+OnTry = Callable[["Resource", "MatchInfo | None", set[str]], None]
 
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"})
 ANY_METHOD = "*"
@@ -253,6 +254,9 @@ class MatchInfoError(MatchInfo):
         async def raise_miss(request: Any) -> StreamResponse:
             raise self.http_exception
 
+        raise_miss.__name__ = raise_miss.__qualname__ = (
+            f"raise {type(self.http_exception).__name__}"
+        )
         return raise_miss
 
     def __repr__(self) -> str:
@@ -364,11 +368,14 @@ class UrlDispatcher:
                 return
             prefix = prefix.rpartition("/")[0] or "/"
 
-    def resolve(self, request: Any) -> MatchInfo:
+    def resolve(self, request: Any, on_try: OnTry | None = None) -> MatchInfo:
+        """The match for `request`; `on_try(resource, match, methods)` sees each try."""
         method, path = request.method, request.match_path
         allowed: set[str] = set()
         for resource in self.candidates(path):
             match, methods = resource.resolve(method, path)
+            if on_try is not None:
+                on_try(resource, match, methods)
             if match is not None:
                 return match
             allowed |= methods

@@ -17,11 +17,13 @@ from __future__ import annotations
 import asyncio
 import signal
 from collections.abc import Callable
+from time import perf_counter
 from typing import Any
 
 from yarl import URL
 
 from .app import Application
+from .events import ServerStart, ShutdownPhase, Tracer
 from .server import Server
 
 __all__ = ["AppRunner", "ServerRunner", "TCPSite", "RunningServer", "serve", "run_app"]
@@ -44,19 +46,22 @@ class ServerRunner:
         self.shutdown_timeout = shutdown_timeout
         self._server_kwargs = dict(client_max_size=client_max_size, debug=debug, **limits)
         self.server: Server | None = None
+        self.tracer = Tracer()  # an AppRunner uses its app's, so hooks and requests share it
         self.sites: list[TCPSite] = []
         self.cancelled_at_shutdown = 0  # requests still running after shutdown_timeout
 
     async def setup(self) -> None:
         if self.server is not None:
             raise RuntimeError("setup() was already called on this runner")
-        self.server = Server(self._handler, **self._server_kwargs)
+        self.server = Server(self._handler, tracer=self.tracer, **self._server_kwargs)
 
     @property
     def addresses(self) -> list[Any]:
         return [site.address for site in self.sites if site.address is not None]
 
     async def cleanup(self) -> None:
+        if self.sites and self.tracer.on:
+            self.tracer.emit(ShutdownPhase(perf_counter(), 0, 0, "stop accepting", len(self.sites)))
         for site in list(self.sites):
             await site.stop()  # 1. stop accepting
         server = self.server
@@ -88,6 +93,7 @@ class AppRunner(ServerRunner):
         kwargs.setdefault("debug", app.debug)
         super().__init__(app._handle, **kwargs)
         self.app = app
+        self.tracer = app.tracer
 
     async def setup(self) -> None:
         if self.app.frozen:
@@ -145,6 +151,8 @@ class TCPSite:
         )
         self.address = self._listener.sockets[0].getsockname()
         self._runner.sites.append(self)
+        if self._runner.tracer.on:
+            self._runner.tracer.emit(ServerStart(perf_counter(), 0, 0, self.name))
 
     @property
     def port(self) -> int:

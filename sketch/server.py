@@ -14,11 +14,14 @@ the graceful shutdown, in aiohttp's phases:
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import fields, replace
+from time import perf_counter
 from typing import Any
 
+from .events import ServerStop, ShutdownPhase, Tracer
 from .framing import Limits
 from .protocol import HttpProtocol
 
@@ -37,6 +40,7 @@ class Server:
         client_max_size: int = 1024**2,
         debug: bool = False,
         limits: Limits | None = None,
+        tracer: Tracer | None = None,
         **limit_overrides: Any,
     ) -> None:
         """`limit_overrides` set single fields of Limits: `Server(h, head_timeout=5)`."""
@@ -51,6 +55,8 @@ class Server:
         self.limits = replace(limits or Limits(), **limit_overrides)
         self.connections: set[HttpProtocol] = set()
         self.shutting_down = False
+        self.tracer = tracer or Tracer()
+        self._connection_ids = itertools.count(1)
         # One sweeper checks every connection's deadline a few times per the shortest
         # timeout: cheaper than a timer per request, and precise enough for deadlines.
         shortest = min(
@@ -58,6 +64,9 @@ class Server:
         )
         self._sweep_every = min(1.0, max(0.01, shortest / 4))
         self._sweeper = self.loop.call_later(self._sweep_every, self._sweep)
+
+    def next_connection_id(self) -> int:
+        return next(self._connection_ids)
 
     def _sweep(self) -> None:
         now = self.loop.time()
@@ -70,8 +79,13 @@ class Server:
         """The protocol factory that `loop.create_server` calls for each connection."""
         return HttpProtocol(self)
 
+    def _phase(self, phase: str, count: int) -> None:
+        if self.tracer.on:
+            self.tracer.emit(ShutdownPhase(perf_counter(), 0, 0, phase, count))
+
     def pre_shutdown(self) -> None:
         self.shutting_down = True
+        self._phase("close idle", sum(c.idle for c in self.connections))
         for connection in list(self.connections):
             connection.shutdown()
 
@@ -83,11 +97,13 @@ class Server:
         if not self.shutting_down:
             self.pre_shutdown()
         tasks = {c.task for c in self.connections if c.task is not None}
+        self._phase("drain", len(tasks))
         if tasks:
             _, pending = await asyncio.wait(tasks, timeout=timeout)
         else:
             pending = set()
         if pending:
+            self._phase("cancel", len(pending))
             logger.warning(
                 "shutdown: %d request(s) still running after %ss, cancelling them",
                 len(pending),
@@ -98,4 +114,6 @@ class Server:
         self._sweeper.cancel()
         if pending:
             await asyncio.wait(pending, timeout=1.0)  # let their finally blocks run
+        if self.tracer.on:
+            self.tracer.emit(ServerStop(perf_counter(), 0, 0, len(pending)))
         return len(pending)

@@ -1,0 +1,240 @@
+"""Trace events: what sketch tells an observer, one small frozen object per step.
+
+sketch never draws anything. At each stage of a connection, a request or the server's
+life it may emit one of these to the subscribers of a Tracer; the inspector folds them
+into traces and draws them. With nobody subscribed, each stage costs one attribute
+check (`if tracer.on:`) and no event object is built.
+
+Every event carries `t` (time.perf_counter(), seconds), `conn` (the connection's
+number, 0 for server-wide events) and `req` (the request's number on its connection,
+0 where there is none).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+__all__ = [
+    "Event",
+    "ConnectionMade",
+    "ConnectionLost",
+    "DataReceived",
+    "ParserCallback",
+    "ParseError",
+    "RequestHead",
+    "RouteTried",
+    "RouteDecision",
+    "MiddlewareEnter",
+    "MiddlewareExit",
+    "HandlerStart",
+    "HandlerEnd",
+    "ResponseHead",
+    "ResponseEnd",
+    "HookStart",
+    "HookEnd",
+    "ServerStart",
+    "ShutdownPhase",
+    "ServerStop",
+    "Tracer",
+    "EVENT_TYPES",
+]
+
+logger = logging.getLogger("sketch.events")
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    t: float
+    conn: int
+    req: int
+
+
+# --- transport ---------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionMade(Event):
+    peer: str
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionLost(Event):
+    reason: str  # "closed" or the error that ended it
+
+
+@dataclass(frozen=True, slots=True)
+class DataReceived(Event):
+    offset: int  # bytes received on this connection before this read
+    data: bytes
+
+
+# --- parser ------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ParserCallback(Event):
+    name: str  # the httptools callback: "on_url", "on_header", "on_body", ...
+    data: tuple[bytes, ...]  # what it was given: (url,), (name, value), (chunk,) or ()
+
+
+@dataclass(frozen=True, slots=True)
+class ParseError(Event):
+    status: int  # the answer it got: 400, 414, 431, 505, ...
+    reason: str
+    offset: int  # bytes received on this connection before the read that failed
+
+
+@dataclass(frozen=True, slots=True)
+class RequestHead(Event):
+    method: str
+    target: str
+    version: str
+    headers: tuple[tuple[str, str], ...]
+
+
+# --- dispatcher --------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RouteTried(Event):
+    method: str
+    pattern: str  # the path as registered, `/users/{name}`
+    regex: str  # what it compiled to, or "" for a literal path
+    outcome: str  # "path miss", "method miss" or "match"
+    methods: tuple[str, ...]  # the methods the resource answers
+    params: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class RouteDecision(Event):
+    status: int  # 200 for a match, else 404 or 405
+    handler: str
+    params: tuple[tuple[str, str], ...]
+    allowed: tuple[str, ...]  # for a 405
+
+
+# --- middlewares and handler -------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class MiddlewareEnter(Event):
+    name: str
+    depth: int  # 0 is the outermost
+
+
+@dataclass(frozen=True, slots=True)
+class MiddlewareExit(Event):
+    name: str
+    depth: int
+    elapsed: float  # seconds, this layer and all inside it
+    status: int | None  # the status it passed out, None when it raised
+    error: str  # "" or the exception it raised, as `Type: message`
+    called_next: bool  # False: it answered without the layers inside (a short-circuit)
+
+
+@dataclass(frozen=True, slots=True)
+class HandlerStart(Event):
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class HandlerEnd(Event):
+    name: str
+    elapsed: float
+    status: int | None
+    error: str
+
+
+# --- response ----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ResponseHead(Event):
+    status: int
+    reason: str
+    headers: tuple[tuple[str, str], ...]  # as written, after on_response_prepare
+
+
+@dataclass(frozen=True, slots=True)
+class ResponseEnd(Event):
+    status: int
+    bytes_written: int  # head and body, framing included
+    keep_alive: bool
+
+
+# --- lifecycle ---------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class HookStart(Event):
+    signal: str  # "on_startup", "on_shutdown", "on_cleanup", "cleanup_ctx", ...
+    callback: str
+
+
+@dataclass(frozen=True, slots=True)
+class HookEnd(Event):
+    signal: str
+    callback: str
+    elapsed: float
+    error: str
+
+
+@dataclass(frozen=True, slots=True)
+class ServerStart(Event):
+    url: str
+
+
+@dataclass(frozen=True, slots=True)
+class ShutdownPhase(Event):
+    phase: str  # "stop accepting", "close idle", "drain", "cancel"
+    count: int  # connections or requests concerned
+
+
+@dataclass(frozen=True, slots=True)
+class ServerStop(Event):
+    cancelled: int  # requests cancelled past the grace period
+
+
+EVENT_TYPES: dict[str, type[Event]] = {
+    cls.__name__: cls
+    for cls in (
+        ConnectionMade, ConnectionLost, DataReceived, ParserCallback, ParseError,
+        RequestHead, RouteTried, RouteDecision, MiddlewareEnter, MiddlewareExit,
+        HandlerStart, HandlerEnd, ResponseHead, ResponseEnd, HookStart, HookEnd,
+        ServerStart, ShutdownPhase, ServerStop,
+    )
+}  # fmt: skip
+
+
+Subscriber = Callable[[Event], None]
+
+
+class Tracer:
+    """Fans events out to subscribers. `on` is False while nobody listens."""
+
+    __slots__ = ("on", "_subscribers")
+
+    def __init__(self) -> None:
+        self.on = False
+        self._subscribers: list[Subscriber] = []
+
+    def subscribe(self, subscriber: Subscriber) -> Callable[[], None]:
+        """Start sending events to `subscriber`; returns the function that stops it."""
+        self._subscribers.append(subscriber)
+        self.on = True
+        return lambda: self.unsubscribe(subscriber)
+
+    def unsubscribe(self, subscriber: Subscriber) -> None:
+        if subscriber in self._subscribers:
+            self._subscribers.remove(subscriber)
+        self.on = bool(self._subscribers)
+
+    def emit(self, event: Event) -> None:
+        for subscriber in list(self._subscribers):
+            try:
+                subscriber(event)
+            except Exception:  # an observer must never break the server it observes
+                logger.exception("trace subscriber %r failed; unsubscribing it", subscriber)
+                self.unsubscribe(subscriber)

@@ -1,0 +1,220 @@
+"""The trace seam: the events sketch emits at every stage, and none when nobody listens."""
+
+from __future__ import annotations
+
+import pytest
+
+import sketch
+from sketch import events, web
+
+from .conftest import exchange, parse_responses
+
+
+def build_app() -> web.Application:
+    @web.middleware
+    async def outer(request, handler):
+        return await handler(request)
+
+    @web.middleware
+    async def guard(request, handler):
+        if request.path == "/private":
+            raise web.HTTPForbidden()
+        return await handler(request)
+
+    async def user(request):
+        return web.Response(text=request.match_info["name"])
+
+    async def upload(request):
+        return web.Response(text=str(len(await request.read())))
+
+    async def boom(request):
+        raise ValueError("kaput")
+
+    async def private(request):
+        return web.Response(text="never")
+
+    async def startup(app):
+        pass
+
+    async def ctx(app):
+        yield
+
+    app = web.Application(middlewares=[outer, guard])
+    app.router.add_get("/users/{name}", user)
+    app.router.add_post("/upload", upload)
+    app.router.add_get("/boom", boom)
+    app.router.add_get("/private", private)
+    app.on_startup.append(startup)
+    app.cleanup_ctx.append(ctx)
+    return app
+
+
+async def traced_run(*raw_requests: tuple[bytes, ...]) -> list[events.Event]:
+    seen: list[events.Event] = []
+    app = build_app()
+    app.tracer.subscribe(seen.append)
+    server = await sketch.serve(app)
+    for pieces in raw_requests:
+        await exchange(server.port, *pieces, pause=0.02)
+    await server.close()
+    return seen
+
+
+def of(seen: list[events.Event], cls: type, req: int | None = None) -> list:
+    return [e for e in seen if isinstance(e, cls) and (req is None or e.req == req)]
+
+
+async def test_a_match_is_traced_from_bytes_to_response():
+    seen = await traced_run((b"GET /users/bob HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",))
+    assert [e.name for e in of(seen, events.ParserCallback)] == [
+        "on_message_begin", "on_url", "on_header", "on_header",
+        "on_headers_complete", "on_message_complete",
+    ]  # fmt: skip
+    assert of(seen, events.ParserCallback)[1].data == (b"/users/bob",)
+    [head] = of(seen, events.RequestHead)
+    assert (head.method, head.target, head.version) == ("GET", "/users/bob", "1.1")
+    [tried] = of(seen, events.RouteTried)
+    assert (tried.pattern, tried.outcome, tried.params) == (
+        "/users/{name}",
+        "match",
+        (("name", "bob"),),
+    )
+    assert tried.regex == "/users/(?P<name>[^{}/]+)"
+    [decision] = of(seen, events.RouteDecision)
+    assert (decision.status, decision.handler) == (200, "user")
+    layers = [
+        (type(e).__name__, e.name, e.depth)
+        for e in seen
+        if isinstance(e, (events.MiddlewareEnter, events.MiddlewareExit))
+    ]
+    assert layers == [
+        ("MiddlewareEnter", "outer", 0), ("MiddlewareEnter", "guard", 1),
+        ("MiddlewareExit", "guard", 1), ("MiddlewareExit", "outer", 0),
+    ]  # fmt: skip
+    assert [(e.name, e.status) for e in of(seen, events.HandlerEnd)] == [("user", 200)]
+    [response] = of(seen, events.ResponseHead)
+    assert response.status == 200 and ("Connection", "close") in response.headers
+    [end] = of(seen, events.ResponseEnd)
+    assert end.bytes_written > 0 and end.keep_alive is False
+    kinds = [type(e).__name__ for e in seen]
+    assert (
+        kinds.index("ConnectionMade") < kinds.index("DataReceived") < kinds.index("ConnectionLost")
+    )
+
+
+async def test_misses_are_traced_with_the_decision():
+    seen = await traced_run(
+        (b"GET /nope HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",),
+        (b"DELETE /users/bob HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",),
+    )
+    decisions = [(d.status, d.allowed, d.handler) for d in of(seen, events.RouteDecision)]
+    assert decisions == [
+        (404, (), "raise HTTPNotFound"),
+        (405, ("GET", "HEAD"), "raise HTTPMethodNotAllowed"),
+    ]
+    assert [t.outcome for t in of(seen, events.RouteTried)] == ["method miss"]
+
+
+async def test_a_short_circuit_and_an_exception_are_visible():
+    seen = await traced_run(
+        (b"GET /private HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",),
+        (b"GET /boom HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",),
+    )
+    exits = [(e.name, e.status, e.called_next, e.error) for e in of(seen, events.MiddlewareExit)]
+    assert exits[:2] == [
+        ("guard", 403, False, "HTTPForbidden: Forbidden"),
+        ("outer", 403, True, "HTTPForbidden: Forbidden"),
+    ]
+    [boom] = of(seen, events.HandlerEnd)
+    assert (boom.name, boom.status, boom.error) == ("boom", None, "ValueError: kaput")
+    assert [r.status for r in of(seen, events.ResponseHead)] == [403, 500]
+
+
+async def test_a_chunked_body_in_two_reads_shows_each_read_and_chunk():
+    body = b"5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n"
+    head = (
+        b"POST /upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+        b"Connection: close\r\n\r\n"
+    )
+    seen = await traced_run((head + body[:9], body[9:]))
+    reads = of(seen, events.DataReceived)
+    assert [r.offset for r in reads] == [0, len(head) + 9]
+    names = [e.name for e in of(seen, events.ParserCallback)]
+    assert names.count("on_chunk_header") == 3 and names.count("on_chunk_complete") == 3
+    assert (
+        b"".join(e.data[0] for e in of(seen, events.ParserCallback) if e.name == "on_body")
+        == b"hello world"
+    )
+
+
+async def test_a_parse_error_is_traced_with_its_status_and_read_offset():
+    seen = await traced_run(
+        (b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", b"GET / HTTP/1.1\r\nBad Header\r\n\r\n")
+    )
+    [error] = of(seen, events.ParseError)
+    assert error.status == 400 and error.offset == len(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+
+
+async def test_lifecycle_hooks_and_shutdown_phases_are_traced_in_order():
+    seen = await traced_run()
+    lifecycle = [
+        (type(e).__name__, getattr(e, "signal", getattr(e, "phase", "")))
+        for e in seen
+        if isinstance(
+            e, (events.HookStart, events.ServerStart, events.ShutdownPhase, events.ServerStop)
+        )
+    ]
+    assert lifecycle == [
+        ("HookStart", "cleanup_ctx"),
+        ("HookStart", "on_startup"),
+        ("ServerStart", ""),
+        ("ShutdownPhase", "stop accepting"),
+        ("ShutdownPhase", "close idle"),
+        ("ShutdownPhase", "drain"),
+        ("ServerStop", ""),
+        ("HookStart", "cleanup_ctx"),
+    ]
+    ends = of(seen, events.HookEnd)
+    assert all(e.elapsed >= 0 and e.error == "" for e in ends)
+    assert [e.callback.rsplit(".", 1)[-1] for e in ends] == ["ctx", "startup", "ctx"]
+
+
+async def test_with_nobody_subscribed_no_event_object_is_built(monkeypatch):
+    built = []
+    for cls in events.EVENT_TYPES.values():
+        original = cls.__init__
+
+        def counting(self, *args, _original=original, **kwargs):
+            built.append(type(self).__name__)
+            _original(self, *args, **kwargs)
+
+        monkeypatch.setattr(cls, "__init__", counting)
+    app = build_app()
+    async with await sketch.serve(app) as server:
+        raw = await exchange(
+            server.port, b"GET /users/bob HTTP/1.1\r\nHost: x\r\n\r\n", until_closed=False
+        )
+    assert parse_responses(raw)[0].text == "bob"
+    assert built == []
+
+
+async def test_a_failing_subscriber_is_dropped_and_the_server_keeps_serving(caplog):
+    app = build_app()
+
+    def broken(event):
+        raise RuntimeError("observer bug")
+
+    app.tracer.subscribe(broken)
+    async with await sketch.serve(app) as server:
+        raw = await exchange(
+            server.port, b"GET /users/ada HTTP/1.1\r\nHost: x\r\n\r\n", until_closed=False
+        )
+    assert parse_responses(raw)[0].text == "ada"
+    assert app.tracer.on is False
+    assert "observer bug" in caplog.text
+
+
+@pytest.mark.parametrize("cls", list(events.EVENT_TYPES.values()))
+def test_events_are_small_frozen_values(cls):
+    assert cls.__dataclass_params__.frozen
+    assert hasattr(cls, "__slots__")
