@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 
-.PHONY: test lab bench lint load clean
+.PHONY: test lab bench trace lint load clean
 
 test: $(VENV)/.test
 	$(PY) -m pytest
@@ -22,13 +22,17 @@ $(VENV)/.bench: pyproject.toml | $(VENV)/bin/python
 	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[test,bench]'
 	touch $@
 
+# A scripted tour of every inspector view, in a few seconds.
+trace: $(VENV)/.test
+	$(PY) -m inspector demo
+
 # Reliability under load (docs/reliability.md): 100k pipelined requests, memory before/after.
 load: $(VENV)/.test
 	$(PY) bench/load.py
 
 lint: $(VENV)/.test
-	$(VENV)/bin/ruff check sketch tests examples bench
-	$(VENV)/bin/ruff format --check sketch tests examples bench
+	$(VENV)/bin/ruff check sketch inspector tests examples bench
+	$(VENV)/bin/ruff format --check sketch inspector tests examples bench
 
 $(VENV)/bin/python:
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 10), "sketch needs Python 3.10 or newer, this is " + sys.version'

@@ -31,6 +31,7 @@ routes = web.RouteTableDef()
 async def log_requests(request, handler):
     """Log every request with its status and how long it took, errors included."""
     started = time.perf_counter()
+    status = 500  # unless the handler answers or raises an HTTP exception
     try:
         response = await handler(request)
         status = response.status

@@ -1,3 +1,47 @@
-"""The inspector: sketch's events drawn as live traces. Not built yet (see the README)."""
+"""The inspector: sketch's trace events folded into traces and drawn with rich.
 
-__all__: list[str] = []
+In a terminal: `python -m inspector serve FILE_OR_MODULE:APP`. In a notebook:
+`live = inspector.watch(app)`. From a recording: `python -m inspector replay FILE`.
+IPython is imported only by the notebook functions, when they are called.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .model import Model, RequestTrace, ServerTrace
+from .record import Recorder, chrome_trace, export_view, load
+from .views import ByteRuler, Dashboard, Onion, RequestTree, Timeline, WhyNot, view_of
+
+__all__ = [
+    "Model",
+    "RequestTrace",
+    "ServerTrace",
+    "RequestTree",
+    "ByteRuler",
+    "WhyNot",
+    "Onion",
+    "Timeline",
+    "Dashboard",
+    "view_of",
+    "Recorder",
+    "load",
+    "chrome_trace",
+    "export_view",
+    "watch",
+    "show",
+]
+
+
+def watch(app: Any, view: str = "dashboard", every: float = 0.2) -> Any:
+    """A live view of `app` in the notebook output of the current cell (notebook.py)."""
+    from .notebook import watch as _watch
+
+    return _watch(app, view, every)
+
+
+def show(trace: RequestTrace, view: str = "tree", width: int = 100) -> Any:
+    """One request drawn with any view, as the last expression of a notebook cell."""
+    from .notebook import show as _show
+
+    return _show(trace, view, width)

@@ -67,9 +67,13 @@ def of(seen: list[events.Event], cls: type, req: int | None = None) -> list:
 async def test_a_match_is_traced_from_bytes_to_response():
     seen = await traced_run((b"GET /users/bob HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",))
     assert [e.name for e in of(seen, events.ParserCallback)] == [
-        "on_message_begin", "on_url", "on_header", "on_header",
-        "on_headers_complete", "on_message_complete",
-    ]  # fmt: skip
+        "on_message_begin",
+        "on_url",
+        "on_header",
+        "on_header",
+        "on_headers_complete",
+        "on_message_complete",
+    ]
     assert of(seen, events.ParserCallback)[1].data == (b"/users/bob",)
     [head] = of(seen, events.RequestHead)
     assert (head.method, head.target, head.version) == ("GET", "/users/bob", "1.1")
@@ -88,9 +92,11 @@ async def test_a_match_is_traced_from_bytes_to_response():
         if isinstance(e, (events.MiddlewareEnter, events.MiddlewareExit))
     ]
     assert layers == [
-        ("MiddlewareEnter", "outer", 0), ("MiddlewareEnter", "guard", 1),
-        ("MiddlewareExit", "guard", 1), ("MiddlewareExit", "outer", 0),
-    ]  # fmt: skip
+        ("MiddlewareEnter", "outer", 0),
+        ("MiddlewareEnter", "guard", 1),
+        ("MiddlewareExit", "guard", 1),
+        ("MiddlewareExit", "outer", 0),
+    ]
     assert [(e.name, e.status) for e in of(seen, events.HandlerEnd)] == [("user", 200)]
     [response] = of(seen, events.ResponseHead)
     assert response.status == 200 and ("Connection", "close") in response.headers

@@ -46,6 +46,12 @@ def test_importing_sketch_pulls_in_neither_rich_nor_ipython_nor_the_inspector():
     assert out.stdout.strip() == "[]"
 
 
+def test_importing_the_inspector_does_not_pull_in_ipython():
+    code = "import sys, inspector, inspector.cli; print('IPython' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
 def test_sketch_web_and_sketch_expose_the_same_public_names():
     import sketch
     from sketch import web
@@ -66,7 +72,17 @@ def test_the_readme_quick_start_is_the_makefile_commands():
 
 def test_the_sources_pass_ruff():
     out = subprocess.run(
-        [sys.executable, "-m", "ruff", "check", "sketch", "tests", "examples", "bench"],
+        [
+            sys.executable,
+            "-m",
+            "ruff",
+            "check",
+            "sketch",
+            "inspector",
+            "tests",
+            "examples",
+            "bench",
+        ],
         capture_output=True,
         text=True,
         cwd=ROOT,

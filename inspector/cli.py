@@ -1,0 +1,194 @@
+"""The inspector's command line: serve an app with its trace, replay a recording, demo.
+
+    python -m inspector serve FILE_OR_MODULE:APP_OR_FACTORY [--host H] [--port P] [--record F]
+    python -m inspector replay FILE [--view tree|ruler|whynot|onion|all]
+    python -m inspector demo
+
+On a terminal, `serve` shows a live dashboard and the latest request's tree; when
+stdout is not a terminal (a pipe, a log file, CI) it prints each request's tree as it
+finishes, and each hook and shutdown phase as it happens. Ctrl-C shuts down gracefully.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib
+import importlib.util
+import inspect
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console, Group
+from rich.live import Live
+
+from sketch import events as ev
+from sketch import web
+
+from .model import Model
+from .record import Recorder, load
+from .views import Dashboard, RequestTree, Timeline, view_of
+
+__all__ = ["main", "load_app"]
+
+
+class UsageError(Exception):
+    """A mistake in the command line, reported in one line with the fix."""
+
+
+async def load_app(spec: str) -> web.Application:
+    """`examples/sample_app.py:make_app` or `package.module:app` -> an Application."""
+    where, _, name = spec.rpartition(":")
+    if not where or not name:
+        raise UsageError(
+            f"expected FILE_OR_MODULE:APP_OR_FACTORY, like examples/sample_app.py:make_app, "
+            f"got {spec!r}"
+        )
+    if where.endswith(".py") or "/" in where:
+        path = Path(where)
+        if not path.is_file():
+            raise UsageError(f"no such file: {where!r}")
+        sys.path.insert(0, str(path.parent.resolve()))  # so it can import its neighbours
+        module_spec = importlib.util.spec_from_file_location(path.stem, path)
+        assert module_spec is not None and module_spec.loader is not None
+        module = importlib.util.module_from_spec(module_spec)
+        sys.modules[path.stem] = module
+        module_spec.loader.exec_module(module)
+    else:
+        try:
+            module = importlib.import_module(where)
+        except ImportError as exc:
+            raise UsageError(f"cannot import {where!r}: {exc}") from None
+    try:
+        found = getattr(module, name)
+    except AttributeError:
+        raise UsageError(f"{where!r} has no {name!r}") from None
+    if not isinstance(found, web.Application) and callable(found):
+        found = found()  # a factory
+        if inspect.isawaitable(found):
+            found = await found
+    if not isinstance(found, web.Application):
+        raise UsageError(f"{spec!r} is not a sketch Application nor a factory that returns one")
+    return found
+
+
+def _plain_printer(console: Console):
+    """Subscriber for a non-terminal: one line per hook and phase, a tree per request."""
+
+    def on_event(event: ev.Event) -> None:
+        if isinstance(event, ev.HookEnd) and event.conn == 0:
+            error = f"  error: {event.error}" if event.error else ""
+            console.print(
+                f"hook {event.signal} {event.callback} {event.elapsed * 1000:.2f} ms{error}"
+            )
+        elif isinstance(event, ev.ServerStart):
+            console.print(f"listening on {event.url}")
+        elif isinstance(event, ev.ShutdownPhase):
+            console.print(f"shutdown: {event.phase} ({event.count})")
+        elif isinstance(event, ev.ServerStop):
+            console.print(f"server stopped, {event.cancelled} request(s) cancelled")
+
+    return on_event
+
+
+async def serve(spec: str, host: str, port: int, record: str | None, live: bool | None) -> None:
+    console = Console()
+    live = console.is_terminal if live is None else live
+    app = await load_app(spec)
+    model = Model()
+    app.tracer.subscribe(model.feed)
+    recorder = Recorder(record) if record else None
+    if recorder is not None:
+        app.tracer.subscribe(recorder)
+    # A log is read with grep: one line per item, never wrapped.
+    plain = Console(color_system=None, width=1000) if not live else None
+    if plain is not None:
+        app.tracer.subscribe(_plain_printer(plain))
+        model.listeners.append(lambda trace: plain.print(RequestTree(trace)))
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    runner = web.AppRunner(app)
+    try:
+        await runner.setup()
+        site = web.TCPSite(runner, host, port)
+        await site.start()
+        print(f"======== Running on {site.name} ========\n(Press CTRL+C to quit)", flush=True)
+        if live:
+            await _live_until(stop, model, console)
+        else:
+            await stop.wait()
+    finally:
+        await runner.cleanup()
+        if recorder is not None:
+            recorder.close()
+        if live:
+            console.print(Timeline(model.server, list(model.recent)[-10:]))
+
+
+async def _live_until(stop: asyncio.Event, model: Model, console: Console) -> None:
+    """Redraw a few times a second from the loop, however many requests arrive."""
+
+    def screen() -> Group:
+        latest = model.recent[-1] if model.recent else None
+        parts: list[Any] = [Dashboard(model, now=asyncio.get_running_loop().time())]
+        if latest is not None:
+            parts.append(RequestTree(latest, headers=False))
+        return Group(*parts)
+
+    with Live(screen(), console=console, auto_refresh=False, transient=False) as live:
+        while not stop.is_set():
+            live.update(screen(), refresh=True)
+            try:
+                await asyncio.wait_for(stop.wait(), 0.25)
+            except asyncio.TimeoutError:
+                pass
+
+
+def replay(path: str, view: str) -> None:
+    console = Console()
+    model = Model(keep=100_000)
+    for event in load(path):
+        model.feed(event)
+    for trace in model.recent:
+        console.print(view_of(trace, view))
+    console.print(Timeline(model.server, model.recent))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m inspector", description=__doc__.splitlines()[0]
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve_parser = commands.add_parser("serve", help="run an app and trace every request")
+    serve_parser.add_argument("app", help="FILE_OR_MODULE:APP_OR_FACTORY")
+    serve_parser.add_argument("--host", default="127.0.0.1")
+    serve_parser.add_argument("--port", type=int, default=8080)
+    serve_parser.add_argument("--record", metavar="FILE", help="write every event as JSON lines")
+    serve_parser.add_argument("--plain", action="store_true", help="a log, even on a terminal")
+    replay_parser = commands.add_parser("replay", help="draw a recording, no server needed")
+    replay_parser.add_argument("file")
+    replay_parser.add_argument("--view", default="tree", help="tree, ruler, whynot, onion or all")
+    commands.add_parser("demo", help="a scripted tour of every view, in seconds")
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "serve":
+            asyncio.run(
+                serve(args.app, args.host, args.port, args.record, False if args.plain else None)
+            )
+        elif args.command == "replay":
+            replay(args.file, args.view)
+        else:
+            from .demo import run_demo
+
+            asyncio.run(run_demo())
+    except UsageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except (FileNotFoundError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0

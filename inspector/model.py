@@ -1,0 +1,277 @@
+"""Events folded into traces: one RequestTrace per request, one ServerTrace per server.
+
+Pure data, no drawing: the views read these. Memory stays bounded under load: finished
+requests go to a ring of the most recent ones, and a trace keeps at most
+`MAX_BYTES_PER_TRACE` bytes of what was read for it.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, deque
+from dataclasses import dataclass, field
+
+import httptools
+
+from sketch import events as ev
+
+__all__ = [
+    "RequestTrace",
+    "HookRun",
+    "ServerTrace",
+    "Model",
+    "MAX_BYTES_PER_TRACE",
+    "error_offset",
+]
+
+MAX_BYTES_PER_TRACE = 64 * 1024
+
+
+@dataclass
+class RequestTrace:
+    """Everything that happened to one request, in the order it happened."""
+
+    conn: int
+    req: int
+    started: float
+    method: str = ""
+    target: str = ""
+    version: str = ""
+    headers: tuple[tuple[str, str], ...] = ()
+    reads: list[ev.DataReceived] = field(default_factory=list)  # reads that carried it
+    parser: list[ev.ParserCallback] = field(default_factory=list)
+    error: ev.ParseError | None = None
+    routes: list[ev.RouteTried] = field(default_factory=list)
+    decision: ev.RouteDecision | None = None
+    layers: list[ev.MiddlewareEnter | ev.MiddlewareExit] = field(default_factory=list)
+    handler_start: ev.HandlerStart | None = None
+    handler_end: ev.HandlerEnd | None = None
+    hooks: list[ev.HookEnd] = field(default_factory=list)  # on_response_prepare
+    response: ev.ResponseHead | None = None
+    end: ev.ResponseEnd | None = None
+    finished: float | None = None
+    bytes_kept: int = 0
+
+    @property
+    def status(self) -> int | None:
+        if self.response is not None:
+            return self.response.status
+        return self.error.status if self.error is not None else None
+
+    @property
+    def elapsed(self) -> float | None:
+        """Seconds from the first parser callback to the response's last byte."""
+        return None if self.finished is None else self.finished - self.started
+
+    @property
+    def label(self) -> str:
+        what = f"{self.method} {self.target}" if self.method else "(unparsed request)"
+        status = self.status if self.status is not None else "…"
+        took = f" in {self.elapsed * 1000:.2f} ms" if self.elapsed is not None else ""
+        return f"{what} -> {status}{took}"
+
+    @property
+    def raw(self) -> bytes:
+        """The bytes of the reads that carried this request (maybe more than the request)."""
+        return b"".join(read.data for read in self.reads)
+
+
+@dataclass
+class HookRun:
+    signal: str
+    callback: str
+    started: float
+    elapsed: float | None = None
+    error: str = ""
+
+
+@dataclass
+class ServerTrace:
+    """The server's life: hooks, shutdown phases, connections, and a count of requests."""
+
+    url: str = ""
+    started: float | None = None
+    stopped: float | None = None
+    first_event: float | None = None
+    hooks: list[HookRun] = field(default_factory=list)
+    phases: list[ev.ShutdownPhase] = field(default_factory=list)
+    cancelled: int = 0
+    connections_open: int = 0
+    connections_total: int = 0
+    requests_total: int = 0
+    statuses: Counter[int] = field(default_factory=Counter)
+
+
+class Model:
+    """Feed it events, in order; read `server`, `recent`, `in_flight` and `find()`."""
+
+    def __init__(self, keep: int = 200) -> None:
+        self.server = ServerTrace()
+        self.recent: deque[RequestTrace] = deque(maxlen=keep)  # finished, oldest first
+        self.in_flight: dict[tuple[int, int], RequestTrace] = {}
+        self._last_read: dict[int, ev.DataReceived] = {}  # per connection
+        self.finished_times: deque[float] = deque(maxlen=10_000)  # for rates
+        self.listeners: list = []  # called with each finished RequestTrace
+
+    # --- folding -------------------------------------------------------------
+
+    def feed(self, event: ev.Event) -> None:
+        server = self.server
+        if server.first_event is None:
+            server.first_event = event.t
+        handler = getattr(self, "_on_" + type(event).__name__, None)
+        if handler is not None:
+            handler(event)
+
+    def _trace(self, event: ev.Event) -> RequestTrace:
+        key = (event.conn, event.req)
+        trace = self.in_flight.get(key)
+        if trace is None:
+            trace = self.in_flight[key] = RequestTrace(event.conn, event.req, event.t)
+        read = self._last_read.get(event.conn)
+        if read is not None and (not trace.reads or trace.reads[-1] is not read):
+            if trace.bytes_kept + len(read.data) <= MAX_BYTES_PER_TRACE:
+                trace.reads.append(read)
+                trace.bytes_kept += len(read.data)
+        return trace
+
+    def _finish(self, trace: RequestTrace, t: float) -> None:
+        trace.finished = t
+        self.in_flight.pop((trace.conn, trace.req), None)
+        self.recent.append(trace)
+        self.finished_times.append(t)
+        self.server.requests_total += 1
+        if trace.status is not None:
+            self.server.statuses[trace.status] += 1
+        for listener in list(self.listeners):
+            listener(trace)
+
+    def _on_ConnectionMade(self, event: ev.ConnectionMade) -> None:
+        self.server.connections_open += 1
+        self.server.connections_total += 1
+
+    def _on_ConnectionLost(self, event: ev.ConnectionLost) -> None:
+        self.server.connections_open = max(0, self.server.connections_open - 1)
+        self._last_read.pop(event.conn, None)
+        for key in [k for k in self.in_flight if k[0] == event.conn]:
+            self._finish(self.in_flight[key], event.t)  # cut short: its trace ends here
+
+    def _on_DataReceived(self, event: ev.DataReceived) -> None:
+        self._last_read[event.conn] = event
+
+    def _on_ParserCallback(self, event: ev.ParserCallback) -> None:
+        self._trace(event).parser.append(event)
+
+    def _on_ParseError(self, event: ev.ParseError) -> None:
+        trace = self._trace(event)
+        trace.error = event
+        if trace.method == "":  # refused before a Request existed: nothing will answer it
+            self._finish(trace, event.t)
+
+    def _on_RequestHead(self, event: ev.RequestHead) -> None:
+        trace = self._trace(event)
+        trace.method, trace.target = event.method, event.target
+        trace.version, trace.headers = event.version, event.headers
+
+    def _on_RouteTried(self, event: ev.RouteTried) -> None:
+        self._trace(event).routes.append(event)
+
+    def _on_RouteDecision(self, event: ev.RouteDecision) -> None:
+        self._trace(event).decision = event
+
+    def _on_MiddlewareEnter(self, event: ev.MiddlewareEnter) -> None:
+        self._trace(event).layers.append(event)
+
+    def _on_MiddlewareExit(self, event: ev.MiddlewareExit) -> None:
+        self._trace(event).layers.append(event)
+
+    def _on_HandlerStart(self, event: ev.HandlerStart) -> None:
+        self._trace(event).handler_start = event
+
+    def _on_HandlerEnd(self, event: ev.HandlerEnd) -> None:
+        self._trace(event).handler_end = event
+
+    def _on_ResponseHead(self, event: ev.ResponseHead) -> None:
+        self._trace(event).response = event
+
+    def _on_ResponseEnd(self, event: ev.ResponseEnd) -> None:
+        trace = self._trace(event)
+        trace.end = event
+        self._finish(trace, event.t)
+
+    def _on_HookStart(self, event: ev.HookStart) -> None:
+        if event.conn == 0:
+            self.server.hooks.append(HookRun(event.signal, event.callback, event.t))
+
+    def _on_HookEnd(self, event: ev.HookEnd) -> None:
+        if event.conn:
+            trace = self.in_flight.get((event.conn, event.req))
+            if trace is not None:
+                trace.hooks.append(event)
+            return
+        for run in reversed(self.server.hooks):
+            if run.callback == event.callback and run.elapsed is None:
+                run.elapsed, run.error = event.elapsed, event.error
+                break
+
+    def _on_ServerStart(self, event: ev.ServerStart) -> None:
+        self.server.url, self.server.started = event.url, event.t
+
+    def _on_ShutdownPhase(self, event: ev.ShutdownPhase) -> None:
+        self.server.phases.append(event)
+
+    def _on_ServerStop(self, event: ev.ServerStop) -> None:
+        self.server.stopped, self.server.cancelled = event.t, event.cancelled
+
+    # --- reading -------------------------------------------------------------
+
+    def find(self, method: str = "", target: str = "") -> RequestTrace | None:
+        """The most recent finished request with this method and target (or any)."""
+        for trace in reversed(self.recent):
+            if (not method or trace.method == method) and (not target or trace.target == target):
+                return trace
+        return None
+
+    def rate(self, now: float, window: float = 5.0) -> float:
+        """Finished requests per second over the last `window` seconds."""
+        count = 0
+        for t in reversed(self.finished_times):  # newest first: stop at the window's edge
+            if now - t > window:
+                break
+            count += 1
+        return count / window
+
+
+def error_offset(trace: RequestTrace) -> int | None:
+    """The byte at which the parser gave up, found by re-parsing prefixes of the raw bytes.
+
+    sketch only knows which read failed (parsing is one call per read); httptools finds
+    the byte. A prefix either parses or fails, and every longer prefix of a failing one
+    fails too, so a binary search finds the first failing length in log2(n) parses.
+    """
+    if trace.error is None or not trace.reads:
+        return None
+    raw = trace.raw
+
+    def fails(length: int) -> bool:
+        try:
+            httptools.HttpRequestParser(_Quiet()).feed_data(raw[:length])
+        except httptools.HttpParserUpgrade:
+            return False
+        except httptools.HttpParserError:
+            return True
+        return False
+
+    if not fails(len(raw)):
+        return None  # refused by sketch's own rules (a limit, Host, ...), not by the parser
+    low, high = 1, len(raw)  # fails(high) is True
+    while low < high:
+        middle = (low + high) // 2
+        if fails(middle):
+            high = middle
+        else:
+            low = middle + 1
+    return low - 1
+
+
+class _Quiet:
+    """Parser callbacks that do nothing: error_offset only wants to know where it fails."""

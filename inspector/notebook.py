@@ -1,0 +1,133 @@
+"""The inspector in a notebook: a live view that redraws as requests arrive, as plain HTML.
+
+    live = inspector.watch(app)                # before or after the server starts
+    ...requests...
+    live.show("GET", "/users/bob", "ruler")   # one request, any view
+    live.close()
+
+Why not rich's Live: in Jupyter it draws nothing without ipywidgets, and with them a
+saved notebook keeps only a widget reference. Here every state is an ordinary
+`text/html` output, updated through an IPython display handle (`display_id`), from the
+kernel's own event loop, a bounded number of times per second. What nbclient or
+nbconvert saves is the last state, readable anywhere.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+from typing import Any
+
+from rich.console import Console, Group
+
+from .model import Model, RequestTrace
+from .views import Dashboard, RequestTree, Timeline, view_of
+
+__all__ = ["LiveView", "watch", "show", "to_html", "HTMLView"]
+
+_PRE = (
+    "<pre style=\"font-family:Menlo,'DejaVu Sans Mono',Consolas,monospace;"
+    'font-size:12px;line-height:1.25;white-space:pre">{code}</pre>'
+)
+
+
+def to_html(renderable: Any, width: int = 100) -> str:
+    """A rich renderable as an HTML fragment with inline styles."""
+    # force_jupyter=False: inside a kernel rich would display() the output itself.
+    console = Console(
+        record=True, width=width, file=io.StringIO(), color_system="truecolor", force_jupyter=False
+    )
+    console.print(renderable)
+    return console.export_html(inline_styles=True, code_format=_PRE)
+
+
+class HTMLView:
+    """A renderable that a notebook shows as text/html (and a terminal as text)."""
+
+    def __init__(self, renderable: Any, width: int = 100) -> None:
+        self.renderable = renderable
+        self.width = width
+
+    def _repr_html_(self) -> str:
+        return to_html(self.renderable, self.width)
+
+    def __rich__(self) -> Any:
+        return self.renderable
+
+    def __repr__(self) -> str:
+        console = Console(
+            file=io.StringIO(), width=self.width, color_system=None, force_jupyter=False
+        )
+        console.print(self.renderable)
+        return console.file.getvalue()  # type: ignore[attr-defined]
+
+
+def show(trace: RequestTrace, view: str = "tree", width: int = 100) -> HTMLView:
+    """Any single-request view, ready to be the last expression of a cell."""
+    return HTMLView(view_of(trace, view), width)
+
+
+class LiveView:
+    """An app's trace, drawn in one notebook output that updates itself."""
+
+    def __init__(self, app: Any, view: str = "dashboard", every: float = 0.2, width: int = 100):
+        from IPython.display import HTML, display
+
+        self._HTML = HTML
+        self.view = view
+        self.every = every
+        self.width = width
+        self.model = Model()
+        self._unsubscribe = app.tracer.subscribe(self.model.feed)
+        self.model.listeners.append(self._changed)
+        self._pending: asyncio.TimerHandle | None = None
+        self._handle = display(HTML(self._html()), display_id=True)
+
+    def _screen(self) -> Any:
+        model = self.model
+        latest = model.recent[-1] if model.recent else None
+        if self.view == "timeline":
+            return Timeline(model.server, model.recent)
+        if self.view in ("tree", "ruler", "whynot", "onion", "all"):
+            return view_of(latest, self.view) if latest else "no request yet"
+        parts: list[Any] = [Dashboard(model)]
+        if latest is not None:
+            parts.append(RequestTree(latest, headers=False))
+        return Group(*parts)
+
+    def _html(self) -> str:
+        return to_html(self._screen(), self.width)
+
+    def _changed(self, trace: RequestTrace) -> None:
+        # Called on the kernel's loop for each finished request; redraw at most every
+        # `every` seconds, however many requests come in.
+        if self._pending is None:
+            self._pending = asyncio.get_running_loop().call_later(self.every, self.refresh)
+
+    def refresh(self) -> None:
+        self._pending = None
+        if self._handle is not None:
+            self._handle.update(self._HTML(self._html()))
+
+    def find(self, method: str = "", target: str = "") -> RequestTrace:
+        trace = self.model.find(method, target)
+        if trace is None:
+            seen = ", ".join(f"{t.method} {t.target}" for t in self.model.recent) or "none yet"
+            raise LookupError(f"no finished request {method} {target} (seen: {seen})")
+        return trace
+
+    def show(self, method: str = "", target: str = "", view: str = "tree") -> HTMLView:
+        """The latest request with this method and target, drawn with `view`."""
+        return show(self.find(method, target), view, self.width)
+
+    def close(self) -> None:
+        """Stop listening; the output keeps its last state."""
+        if self._pending is not None:
+            self._pending.cancel()
+        self.refresh()
+        self._unsubscribe()
+
+
+def watch(app: Any, view: str = "dashboard", every: float = 0.2) -> LiveView:
+    """Attach a live view to `app` and display it in the current cell's output."""
+    return LiveView(app, view, every)

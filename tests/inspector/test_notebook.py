@@ -1,0 +1,52 @@
+"""The live view in a real Jupyter kernel, executed by nbclient as CI does."""
+
+from __future__ import annotations
+
+import re
+from html import unescape
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+
+ROOT = Path(__file__).parent.parent.parent
+
+CELLS = [
+    f"import sys; sys.path.insert(0, {str(ROOT)!r})",
+    "import asyncio, httpx, sketch, inspector\n"
+    "from sketch import web\n"
+    "async def hello(request):\n"
+    "    return web.Response(text='hi ' + request.match_info['name'])\n"
+    "app = web.Application()\n"
+    "app.router.add_get('/hello/{name}', hello)\n"
+    "live = inspector.watch(app)",
+    "server = await sketch.serve(app)\n"
+    "async with httpx.AsyncClient(base_url=str(server.url)) as client:\n"
+    "    for name in ('ada', 'alan', 'grace'):\n"
+    "        assert (await client.get(f'/hello/{name}')).text == f'hi {name}'\n"
+    "    assert (await client.get('/nope')).status_code == 404\n"
+    "await asyncio.sleep(0.5)  # let the view redraw",
+    "live.show('GET', '/hello/ada', 'ruler')",
+    "live.close()\nawait server.close()",
+]
+
+
+def test_the_live_view_ends_as_plain_html_holding_the_trace(tmp_path):
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [nbformat.v4.new_code_cell(source) for source in CELLS]
+    resources = {"metadata": {"path": str(tmp_path)}}
+    NotebookClient(notebook, timeout=60, kernel_name="python3", resources=resources).execute()
+    outputs = [output for cell in notebook.cells for output in cell.get("outputs", [])]
+    errors = [o for o in outputs if o.output_type == "error"]
+    assert errors == [], errors
+    assert not any("application/vnd.jupyter.widget-view+json" in o.get("data", {}) for o in outputs)
+    [live] = notebook.cells[1].outputs  # the display, updated in place to its last state
+    text = text_of(live["data"]["text/html"])
+    assert "requests 4" in text and "GET /hello/grace" in text and "404" in text
+    [ruler] = notebook.cells[3].outputs
+    assert "GET /hello/ada HTTP/1.1\\r\\n" in text_of(ruler["data"]["text/html"])
+
+
+def text_of(html: str) -> str:
+    """What a reader sees of an HTML output: the text without the tags."""
+    return unescape(re.sub(r"<[^>]+>", "", html))
