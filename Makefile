@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 
-.PHONY: test lab bench trace lint load clean
+.PHONY: test lab bench trace student handouts doctor lint load clean
 
 test: $(VENV)/.test
 	$(PY) -m pytest
@@ -22,6 +22,16 @@ $(VENV)/.bench: pyproject.toml | $(VENV)/bin/python
 	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[test,bench]'
 	touch $@
 
+# Workshops: the learner edition, executed HTML handouts of both editions, a readiness check.
+student: $(VENV)/.test
+	$(PY) notebooks/editions.py student build/student
+
+handouts: $(VENV)/.test
+	$(PY) notebooks/editions.py handouts build/handouts
+
+doctor: $(VENV)/.test
+	$(PY) notebooks/doctor.py
+
 # A scripted tour of every inspector view, in a few seconds.
 trace: $(VENV)/.test
 	$(PY) -m inspector demo
@@ -31,8 +41,8 @@ load: $(VENV)/.test
 	$(PY) bench/load.py
 
 lint: $(VENV)/.test
-	$(VENV)/bin/ruff check sketch inspector tests examples bench
-	$(VENV)/bin/ruff format --check sketch inspector tests examples bench
+	$(VENV)/bin/ruff check sketch inspector notebooks tests examples bench
+	$(VENV)/bin/ruff format --check sketch inspector notebooks tests examples bench
 
 $(VENV)/bin/python:
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 10), "sketch needs Python 3.10 or newer, this is " + sys.version'

@@ -84,7 +84,9 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=100_000)
     parser.add_argument("--connections", type=int, default=100)
     parser.add_argument("--depth", type=int, default=16)
-    parser.add_argument("--framework", default="sketch", choices=["sketch", "aiohttp"])
+    parser.add_argument(
+        "--framework", default="sketch", choices=["sketch", "sketch-recording", "aiohttp"]
+    )
     args = parser.parse_args()
     port = free_port()
     server = subprocess.Popen(

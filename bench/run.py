@@ -46,6 +46,10 @@ def targets(with_uvloop: bool) -> list[Target]:
         Target("sketch routed+2 middlewares", [py, app, "sketch", "{port}"], "/users/bob"),
         Target("aiohttp routed+2 middlewares", [py, app, "aiohttp", "{port}"], "/users/bob"),
     ]
+    found += [
+        Target("sketch hello, inspector recording", [py, app, "sketch-recording", "{port}"], "/"),
+        Target("sketch hello, inspector live view", [py, app, "sketch-live", "{port}"], "/"),
+    ]
     if with_uvloop:
         found.append(Target("sketch hello on uvloop", [py, app, "sketch-uvloop", "{port}"], "/"))
     return found
@@ -94,8 +98,8 @@ def run_wrk(port: int, path: str, duration: float, connections: int) -> tuple[fl
     if "Non-2xx" in out or "Socket errors" in out:
         raise RuntimeError(f"wrk saw errors:\n{out}")
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
-    p50 = to_ms(re.search(r"50%\s+(\S+)", out).group(1))
-    p99 = to_ms(re.search(r"99%\s+(\S+)", out).group(1))
+    p50 = to_ms(re.search(r"^\s+50%\s+(\S+)", out, re.M).group(1))
+    p99 = to_ms(re.search(r"^\s+99%\s+(\S+)", out, re.M).group(1))
     return rate, p50, p99
 
 
@@ -126,7 +130,7 @@ def report(found: list[Target]) -> None:
     for t in found:
         runs = ", ".join(f"{r:,.0f}" for r in t.rates)
         print(
-            f"{t.name:36} {statistics.median(t.rates):>15,.0f} "
+            f"{t.name:38} {statistics.median(t.rates):>15,.0f} "
             f"{statistics.median(t.p50):>8.2f} {statistics.median(t.p99):>8.2f}   {runs}"
         )
     hello = median("sketch hello") / median("aiohttp hello")
@@ -140,6 +144,10 @@ def report(found: list[Target]) -> None:
     print(f"hello:  sketch / ceiling = {ceiling:.2f}x   (target >= 0.45x)")
     print(f"routed: sketch / aiohttp = {routed:.2f}x   (target >= 3.0x)")
     print(f"p99:    sketch / aiohttp = {p99:.2f}x   (target <= 1.0x)")
+    recording = median("sketch hello, inspector recording") / median("sketch hello")
+    live = median("sketch hello, inspector live view") / median("sketch hello")
+    print(f"tracing: recording / untraced = {recording:.2f}x   (target >= 0.50x)")
+    print(f"tracing: live view / untraced = {live:.2f}x   (target >= 0.30x)")
     if "sketch hello on uvloop" in by_name:
         uv = median("sketch hello on uvloop") / median("aiohttp hello")
         print(f"hello on uvloop: sketch / aiohttp (default loop) = {uv:.2f}x")
@@ -163,7 +171,7 @@ def main() -> None:
     for round_number in range(1, args.rounds + 1):
         for target in found:
             measure(target, args.duration, args.connections)
-            print(f"round {round_number}: {target.name:36} {target.rates[-1]:>10,.0f} req/s")
+            print(f"round {round_number}: {target.name:38} {target.rates[-1]:>10,.0f} req/s")
     report(found)
 
 

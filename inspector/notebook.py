@@ -25,8 +25,10 @@ from .views import Dashboard, RequestTree, Timeline, view_of
 
 __all__ = ["LiveView", "watch", "show", "to_html", "HTMLView"]
 
+# The class lets a test (or a stylesheet) find the inspector's outputs.
 _PRE = (
-    "<pre style=\"font-family:Menlo,'DejaVu Sans Mono',Consolas,monospace;"
+    '<pre class="sketch-inspector" '
+    "style=\"font-family:Menlo,'DejaVu Sans Mono',Consolas,monospace;"
     'font-size:12px;line-height:1.25;white-space:pre">{code}</pre>'
 )
 

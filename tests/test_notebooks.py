@@ -1,0 +1,120 @@
+"""Every course notebook, executed by nbclient in a fresh kernel, in both editions.
+
+- no cell may produce an error, and the committed notebooks carry no outputs;
+- each notebook draws at least one inspector view;
+- full edition: every exercise check passes;
+- learner edition (solutions replaced by stubs): every check says "not yet", so no
+  check can pass without the learner's work, and the notebook still runs to the end.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+
+NOTEBOOKS = Path(__file__).parent.parent / "notebooks"
+sys.path.insert(0, str(NOTEBOOKS))
+
+from checks import FAILED, NOT_YET, PASSED  # noqa: E402
+from editions import execute, learner_edition, notebooks  # noqa: E402
+
+PATHS = notebooks()
+
+
+def test_the_course_has_its_first_chapters():
+    names = [p.stem for p in PATHS]
+    assert names[:4] == [
+        "00_start_here",
+        "01_transports_and_protocols",
+        "02_server_protocol_and_parser",
+        "03_request_and_response",
+    ]
+
+
+@pytest.mark.parametrize("path", PATHS, ids=[p.stem for p in PATHS])
+def test_committed_notebooks_carry_no_outputs(path):
+    notebook = nbformat.read(path, as_version=4)
+    for cell in notebook.cells:
+        if cell.cell_type == "code":
+            assert cell.outputs == [] and cell.execution_count is None, cell.source[:60]
+
+
+def _lines(notebook, prefix: str) -> list[str]:
+    found = []
+    for cell in notebook.cells:
+        for output in cell.get("outputs", []):
+            if output.output_type == "stream":
+                found += [line for line in output.text.splitlines() if line.startswith(prefix)]
+    return found
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("edition", ["full", "learner"])
+@pytest.mark.parametrize("path", PATHS, ids=[p.stem for p in PATHS])
+def test_the_notebook_runs_top_to_bottom(path, edition):
+    notebook = nbformat.read(path, as_version=4)
+    if edition == "learner":
+        notebook = learner_edition(notebook)
+    started = time.monotonic()
+    executed = execute(notebook)
+    took = time.monotonic() - started
+    outputs = [o for cell in executed.cells for o in cell.get("outputs", [])]
+    errors = [f"{o.ename}: {o.evalue}" for o in outputs if o.output_type == "error"]
+    assert errors == []
+    views = [o for o in outputs if "sketch-inspector" in o.get("data", {}).get("text/html", "")]
+    assert views, "the notebook draws no inspector view"
+    checks = len([c for c in notebook.cells if "check" in c.metadata.get("tags", [])])
+    assert checks >= 1, "the notebook has no exercise check"
+    if edition == "full":
+        assert _lines(executed, FAILED) == [] and _lines(executed, NOT_YET) == []
+        assert len(_lines(executed, PASSED)) == checks
+    else:
+        assert _lines(executed, PASSED) == [] and _lines(executed, FAILED) == []
+        assert len(_lines(executed, NOT_YET)) == checks
+    assert took < 30, f"{path.name} took {took:.1f} s"
+
+
+def test_the_learner_edition_keeps_the_checks_and_drops_the_solutions(tmp_path):
+    from editions import _student
+
+    _student(tmp_path)
+    for path in PATHS:
+        full = nbformat.read(path, as_version=4)
+        learner = nbformat.read(tmp_path / path.name, as_version=4)
+        for before, after in zip(full.cells, learner.cells, strict=True):
+            tags = before.metadata.get("tags", [])
+            if "solution" in tags:
+                assert after.source != before.source
+                assert after.source.startswith("# Exercise: ")
+                for name in before.metadata["sketch"]["defines"]:
+                    assert f"{name} = None" in after.source
+            else:
+                assert after.source == before.source
+    assert (tmp_path / "checks.py").exists()
+
+
+@pytest.mark.timeout(120)
+def test_handouts_are_executed_html_of_both_editions(tmp_path):
+    from editions import _handouts
+
+    _handouts(tmp_path, PATHS[:1])
+    full = (tmp_path / "full" / "00_start_here.html").read_text()
+    learner = (tmp_path / "learner" / "00_start_here.html").read_text()
+    assert "passed: the server greeted you" in full
+    assert "not yet: the server greeted you" in learner
+    assert "sketch-inspector" in full
+
+
+@pytest.mark.timeout(120)
+def test_the_doctor_says_this_machine_is_ready():
+    import subprocess
+
+    result = subprocess.run(
+        [sys.executable, str(NOTEBOOKS / "doctor.py")], capture_output=True, text=True, timeout=100
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "a kernel started and served a request through sketch" in result.stdout
