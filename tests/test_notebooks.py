@@ -27,11 +27,14 @@ PATHS = notebooks()
 
 def test_the_course_has_its_first_chapters():
     names = [p.stem for p in PATHS]
-    assert names[:4] == [
+    assert names[:7] == [
         "00_start_here",
         "01_transports_and_protocols",
         "02_server_protocol_and_parser",
         "03_request_and_response",
+        "04_application_and_dispatcher",
+        "05_route_params",
+        "06_middlewares",
     ]
 
 
