@@ -25,9 +25,9 @@ from editions import execute, learner_edition, notebooks  # noqa: E402
 PATHS = notebooks()
 
 
-def test_the_course_has_its_first_chapters():
+def test_the_course_has_every_chapter_in_the_guides_order():
     names = [p.stem for p in PATHS]
-    assert names[:7] == [
+    assert names == [
         "00_start_here",
         "01_transports_and_protocols",
         "02_server_protocol_and_parser",
@@ -35,6 +35,11 @@ def test_the_course_has_its_first_chapters():
         "04_application_and_dispatcher",
         "05_route_params",
         "06_middlewares",
+        "07_lifecycle_hooks",
+        "08_exceptions",
+        "09_graceful_shutdown",
+        "10_sample_application",
+        "11_beyond_the_guide",
     ]
 
 
