@@ -82,8 +82,14 @@ def serialize_head(
     version: HttpVersion, status: int, reason: str, headers: Iterable[tuple[str, str]]
 ) -> bytes:
     """The status line and header block, CRLF-terminated (RFC 9112 2.1)."""
-    fields = [f"{name}: {value}\r\n" for name, value in headers]
-    head = f"HTTP/{version.major}.{version.minor} {status} {reason}\r\n{''.join(fields)}\r\n"
+    fields = list(headers)
+    try:
+        block = "\r\n".join(map(": ".join, fields))  # name: value, joined in C
+    except TypeError:  # a value that is not a str (an int, say): format each one
+        block = "\r\n".join(f"{name}: {value}" for name, value in fields)
+    if fields:
+        block += "\r\n"
+    head = f"HTTP/{version.major}.{version.minor} {status} {reason}\r\n{block}\r\n"
     # RFC 9110 5.5: field values never contain CR, LF or NUL. A handler that copies
     # user input into a header must not be able to forge a second response. The only
     # CRs and LFs allowed are the line ends we wrote: one per field, two more.

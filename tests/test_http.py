@@ -55,3 +55,8 @@ def test_a_bare_response_closes_and_carries_its_length():
 def test_content_type_parsing_splits_parameters():
     assert parse_content_type('text/HTML; Charset="UTF-8"') == ("text/html", {"charset": "UTF-8"})
     assert parse_content_type(None) == ("application/octet-stream", {})
+
+
+def test_a_header_value_that_is_not_a_str_is_written_as_text():
+    head = serialize_head(HttpVersion11, 200, "OK", [("X-Count", 3)])  # type: ignore[list-item]
+    assert head == b"HTTP/1.1 200 OK\r\nX-Count: 3\r\n\r\n"
