@@ -69,7 +69,8 @@ class Application(MutableMapping[Any, Any]):
         # As in aiohttp: contexts are set up before on_startup, torn down before on_cleanup.
         self.on_startup.append(self.cleanup_ctx._on_startup)
         self.on_cleanup.append(self.cleanup_ctx._on_cleanup)
-        self.frozen = False
+        self.frozen = False  # routes, middlewares and hooks fixed (set at startup)
+        self.running = False  # a runner is serving it now
 
     @property
     def middlewares(self) -> tuple[Middleware, ...]:

@@ -96,18 +96,33 @@ class AppRunner(ServerRunner):
         self.tracer = app.tracer
 
     async def setup(self) -> None:
-        if self.app.frozen:
-            raise RuntimeError("this application was already started; make a new one")
-        self.app.on_startup.frozen = True
-        await self.app.startup()
-        self.app.freeze()
+        app = self.app
+        if app.running:
+            raise RuntimeError(
+                "this application is being served already: `await server.close()` "
+                "(or `await runner.cleanup()`) first, or make a new Application"
+            )
+        app.running = True
+        # An app may start again after a clean stop (a re-run notebook cell): its
+        # state is writable during startup, then frozen with its routes and hooks.
+        app.frozen = False
+        app.on_startup.frozen = True
+        try:
+            await app.startup()
+        except BaseException:
+            app.running = False
+            raise
+        app.freeze()
         await super().setup()
 
     async def _on_shutdown(self) -> None:
         await self.app.shutdown()
 
     async def _on_cleanup(self) -> None:
-        await self.app.cleanup()
+        try:
+            await self.app.cleanup()
+        finally:
+            self.app.running = False
 
 
 class TCPSite:
@@ -183,7 +198,9 @@ class RunningServer:
 
     async def close(self) -> None:
         """Graceful: hooks run, in-flight requests finish. Closing twice is harmless."""
-        _live.pop((self.host, self.port), None)
+        for key, running in list(_live.items()):
+            if running is self:
+                del _live[key]
         await self.runner.cleanup()
 
     async def __aenter__(self) -> RunningServer:
@@ -196,9 +213,9 @@ class RunningServer:
         return f"<RunningServer {self.url}>"
 
 
-# Servers started by serve() on a fixed port, so that re-running a notebook cell that
-# serves on port 8080 replaces the old server instead of failing with "address in use".
-_live: dict[tuple[str, int], RunningServer] = {}
+# Servers started by serve(), by fixed port and by app, so that re-running a notebook
+# cell replaces the old server instead of failing with "address in use" or "running".
+_live: dict[object, RunningServer] = {}
 
 
 async def serve(
@@ -208,10 +225,15 @@ async def serve(
     port: int = 0,
     **runner_kwargs: Any,
 ) -> RunningServer:
-    """Start `app` (or a bare handler) on the running loop; port 0 picks a free port."""
-    previous = _live.pop((host, port), None) if port else None
-    if previous is not None:
-        await previous.close()
+    """Start `app` (or a bare handler) on the running loop; port 0 picks a free port.
+
+    Serving an app (or on a fixed port) that serve() is already serving closes that
+    server first, gracefully: re-running a notebook cell replaces its server.
+    """
+    for key in ((host, port) if port else None, id(app)):
+        previous = _live.pop(key, None) if key is not None else None
+        if previous is not None:
+            await previous.close()
     if isinstance(app, Application):
         runner: ServerRunner = AppRunner(app, **runner_kwargs)
     else:
@@ -226,6 +248,7 @@ async def serve(
     running = RunningServer(runner, site, host)
     if port:
         _live[(host, port)] = running
+    _live[id(app)] = running
     return running
 
 

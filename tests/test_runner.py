@@ -175,3 +175,38 @@ async def test_serve_takes_a_bare_handler_without_an_application():
     async with await sketch.serve(handler) as server:
         async with httpx.AsyncClient() as client:
             assert (await client.get(f"{server.url}/x")).text == "bare /x"
+
+
+async def test_serving_the_same_app_again_replaces_the_running_server():
+    """A re-run notebook cell: `server = await sketch.serve(app)` with the same app."""
+    starts: list[str] = []
+
+    async def hello(request):
+        return web.Response(text="hi")
+
+    async def startup(app):
+        starts.append("startup")
+        app["started"] = len(starts)  # state is writable during startup, each time
+
+    app = web.Application()
+    app.router.add_get("/", hello)
+    app.on_startup.append(startup)
+    first = await sketch.serve(app)
+    second = await sketch.serve(app)  # closes the first, gracefully, then starts again
+    async with httpx.AsyncClient() as client:
+        assert (await client.get(str(second.url))).text == "hi"
+        with pytest.raises(httpx.ConnectError):
+            await client.get(str(first.url))
+    assert starts == ["startup", "startup"] and app["started"] == 2
+    await second.close()
+
+
+async def test_a_runner_refuses_an_app_that_another_runner_serves():
+    app = web.Application()
+    server = await sketch.serve(app)
+    with pytest.raises(RuntimeError, match=r"being served already: `await server.close\(\)`"):
+        await web.AppRunner(app).setup()
+    await server.close()
+    runner = web.AppRunner(app)  # after a clean stop it may start again
+    await runner.setup()
+    await runner.cleanup()
