@@ -111,6 +111,12 @@ class Model:
         self._last_read: dict[int, ev.DataReceived] = {}  # per connection
         self.finished_times: deque[float] = deque(maxlen=10_000)  # for rates
         self.listeners: list = []  # called with each finished RequestTrace
+        # One method per event type, looked up once: feed() runs for every event.
+        self._handlers = {
+            cls: getattr(self, "_on_" + name)
+            for name, cls in ev.EVENT_TYPES.items()
+            if hasattr(self, "_on_" + name)
+        }
 
     # --- folding -------------------------------------------------------------
 
@@ -118,7 +124,7 @@ class Model:
         server = self.server
         if server.first_event is None:
             server.first_event = event.t
-        handler = getattr(self, "_on_" + type(event).__name__, None)
+        handler = self._handlers.get(type(event))
         if handler is not None:
             handler(event)
 
