@@ -43,7 +43,8 @@ def attach_inspector(app, live: bool) -> None:
     from rich.console import Console, Group
 
     from inspector.model import Model
-    from inspector.views import Dashboard, RequestTree
+    from inspector.server_views import Dashboard
+    from inspector.views import RequestTree
 
     model = Model()
     app.tracer.subscribe(model.feed)

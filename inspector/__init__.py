@@ -11,7 +11,8 @@ from typing import Any
 
 from .model import Model, RequestTrace, ServerTrace
 from .record import Recorder, chrome_trace, export_view, load
-from .views import ByteRuler, Dashboard, Onion, RequestTree, Timeline, WhyNot, view_of
+from .server_views import Dashboard, Timeline
+from .views import ByteRuler, Onion, RequestTree, WhyNot, view_of
 
 __all__ = [
     "Model",

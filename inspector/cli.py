@@ -29,7 +29,8 @@ from sketch import web
 
 from .model import Model
 from .record import Recorder, load
-from .views import Dashboard, RequestTree, Timeline, view_of
+from .server_views import Dashboard, Timeline
+from .views import RequestTree, view_of
 
 __all__ = ["main", "load_app"]
 

@@ -19,7 +19,8 @@ import sketch
 
 from .cli import load_app
 from .model import Model
-from .views import ByteRuler, Dashboard, Onion, RequestTree, Timeline, WhyNot
+from .server_views import Dashboard, Timeline
+from .views import ByteRuler, Onion, RequestTree, WhyNot
 
 DEMO_APP = Path(__file__).resolve().parent.parent / "examples" / "demo_app.py"
 

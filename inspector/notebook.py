@@ -21,7 +21,8 @@ from typing import Any
 from rich.console import Console, Group
 
 from .model import Model, RequestTrace
-from .views import Dashboard, RequestTree, Timeline, view_of
+from .server_views import Dashboard, Timeline
+from .views import RequestTree, view_of
 
 __all__ = ["LiveView", "watch", "show", "to_html", "HTMLView"]
 

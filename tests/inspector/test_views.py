@@ -5,7 +5,8 @@ from __future__ import annotations
 from rich.console import Console
 
 from inspector.model import Model
-from inspector.views import ByteRuler, Dashboard, Onion, RequestTree, Timeline, WhyNot, view_of
+from inspector.server_views import Dashboard, Timeline
+from inspector.views import ByteRuler, Onion, RequestTree, WhyNot, view_of
 from sketch import events as ev
 
 from .test_model import RAW, one_request

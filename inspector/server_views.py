@@ -1,0 +1,113 @@
+"""The server's views: its life on one time axis, and a dashboard for load.
+
+- Timeline: hooks as bands, requests as lanes, shutdown phases as marks.
+- Dashboard: totals, rate, in flight, statuses, and the latest requests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from rich.console import Console, ConsoleOptions, RenderResult
+from rich.table import Table
+from rich.text import Text
+
+from .model import Model, RequestTrace, ServerTrace
+from .views import _ms, _status_style
+
+__all__ = ["Timeline", "Dashboard"]
+
+
+class Timeline:
+    """Hooks as bands, requests as lanes, shutdown phases as marks, on one time axis."""
+
+    def __init__(
+        self, server: ServerTrace, requests: Iterable[RequestTrace], width: int | None = None
+    ) -> None:
+        self.server = server
+        self.requests = list(requests)
+        self.width = width  # of the time axis; by default what the console leaves
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        server = self.server
+        spans: list[tuple[str, float, float, str]] = []
+        for hook in server.hooks:
+            end = hook.started + (hook.elapsed or 0.0)
+            spans.append(
+                (
+                    f"{hook.signal} {hook.callback.rsplit('.', 1)[-1]}",
+                    hook.started,
+                    end,
+                    "red" if hook.error else "blue",
+                )
+            )
+        for trace in self.requests:
+            spans.append(
+                (
+                    f"{trace.conn}.{trace.req} {trace.method} {trace.target}"[:40],
+                    trace.started,
+                    trace.finished or trace.started,
+                    _status_style(trace.status),
+                )
+            )
+        marks = [(f"shutdown: {p.phase} ({p.count})", p.t) for p in server.phases]
+        if server.started is not None:
+            marks.insert(0, (f"listening on {server.url}", server.started))
+        times = [s[1] for s in spans] + [s[2] for s in spans] + [m[1] for m in marks]
+        if not times:
+            yield Text("nothing has happened yet", "dim")
+            return
+        t0, t1 = min(times), max(times)
+        label_width = 32
+        width = self.width or max(20, options.max_width - label_width - 2)
+        scale = (width - 2) / ((t1 - t0) or 1.0)
+        table = Table(box=None, show_header=True, title="lifecycle timeline", title_justify="left")
+        table.add_column("lane", no_wrap=True, max_width=label_width, overflow="ellipsis")
+        table.add_column(f"0 … {(t1 - t0) * 1000:.1f} ms", no_wrap=True, width=width)
+        for label, start, end, style in sorted(
+            spans + [(m, t, t, "bold") for m, t in marks], key=lambda s: s[1]
+        ):
+            a, b = int((start - t0) * scale), int((end - t0) * scale)
+            bar = Text(" " * a)
+            bar.append("█" * max(1, b - a + 1), style or "white")
+            table.add_row(label, bar)
+        yield table
+
+
+class Dashboard:
+    """For load: totals, rate, in flight, statuses, and the latest requests."""
+
+    def __init__(self, model: Model, now: float | None = None, latest: int = 10) -> None:
+        self.model = model
+        self.now = now
+        self.latest = latest
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        model, server = self.model, self.model.server
+        now = (
+            self.now
+            if self.now is not None
+            else (model.finished_times[-1] if model.finished_times else 0.0)
+        )
+        statuses = (
+            ", ".join(f"{code}: {n}" for code, n in sorted(server.statuses.items())) or "none"
+        )
+        yield Text.assemble(
+            ("sketch inspector", "bold"),
+            f"  {server.url or ''}\n",
+            f"requests {server.requests_total}  rate {model.rate(now):.1f}/s  "
+            f"in flight {len(model.in_flight)}  connections {server.connections_open} open, "
+            f"{server.connections_total} total\n",
+            f"statuses {statuses}",
+        )
+        table = Table(title=f"latest {self.latest} requests", title_justify="left")
+        for column in ("conn.req", "request", "status", "time"):
+            table.add_column(column)
+        for trace in list(model.recent)[-self.latest :]:
+            table.add_row(
+                f"{trace.conn}.{trace.req}",
+                f"{trace.method} {trace.target}"[:50],
+                Text(str(trace.status), _status_style(trace.status)),
+                _ms(trace.elapsed),
+            )
+        yield table
