@@ -218,21 +218,22 @@ class Tracer:
 
     def __init__(self) -> None:
         self.on = False
-        self._subscribers: list[Subscriber] = []
+        # A tuple, replaced (never changed) on (un)subscribe: emit() can loop over it
+        # while a subscriber unsubscribes, without copying it for every event.
+        self._subscribers: tuple[Subscriber, ...] = ()
 
     def subscribe(self, subscriber: Subscriber) -> Callable[[], None]:
         """Start sending events to `subscriber`; returns the function that stops it."""
-        self._subscribers.append(subscriber)
+        self._subscribers += (subscriber,)
         self.on = True
         return lambda: self.unsubscribe(subscriber)
 
     def unsubscribe(self, subscriber: Subscriber) -> None:
-        if subscriber in self._subscribers:
-            self._subscribers.remove(subscriber)
+        self._subscribers = tuple(s for s in self._subscribers if s is not subscriber)
         self.on = bool(self._subscribers)
 
     def emit(self, event: Event) -> None:
-        for subscriber in list(self._subscribers):
+        for subscriber in self._subscribers:
             try:
                 subscriber(event)
             except Exception:  # an observer must never break the server it observes
