@@ -167,7 +167,10 @@ class HttpProtocol(asyncio.Protocol):
             self._backlog += data
             self._pause_reading()
             return
-        self._feed(data)
+        if len(data) <= _SLICE:  # the usual read: one request, maybe a few
+            self._parse(data)
+        else:
+            self._feed(data)
         self._answer_soon()  # Rule 3: once the whole read is parsed
 
     def _feed(self, data: bytes) -> None:
