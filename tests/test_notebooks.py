@@ -126,3 +126,36 @@ def test_the_doctor_says_this_machine_is_ready():
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "a kernel started and served a request through sketch" in result.stdout
+
+
+WRONG = {
+    "06_middlewares": (
+        "from sketch import web\n\n"
+        "async def timing(request, handler):\n"
+        "    return web.Response(text='I answer myself')\n",
+        "your middleware answered without calling the handler: it must wrap it",
+    ),
+    "03_request_and_response": (
+        "def serialize(status, reason, text):\n"
+        "    head = f'HTTP/1.1 {status} {reason}\\nContent-Length: {len(text)}\\n\\n'\n"
+        "    return (head + text).encode()\n",
+        "every line ends in",
+    ),
+}
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("name", sorted(WRONG))
+def test_a_wrong_solution_is_told_what_is_wrong_in_plain_words(name):
+    code, reason = WRONG[name]
+    notebook = nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4)
+    for cell in notebook.cells:
+        if "solution" in cell.metadata.get("tags", []):
+            cell.source = code
+    executed = execute(notebook)
+    failures = _lines(executed, FAILED)
+    assert len(failures) == 1 and reason in failures[0], failures
+    tracebacks = [
+        o for c in executed.cells for o in c.get("outputs", []) if o.output_type == "error"
+    ]
+    assert tracebacks == []
