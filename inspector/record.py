@@ -127,22 +127,14 @@ def chrome_trace(events: Iterable[ev.Event]) -> dict[str, Any]:
             trace.conn,
             status=trace.status,
         )
-        for layer in trace.layers:
-            if isinstance(layer, ev.MiddlewareExit):
-                complete(
-                    layer.name,
-                    "middleware",
-                    layer.t - layer.elapsed,
-                    layer.elapsed,
-                    trace.conn,
-                    status=layer.status,
-                    error=layer.error,
-                )
+        # Middleware exits and the handler's end both carry name, end time and elapsed.
+        spans = [(e, "middleware") for e in trace.layers if isinstance(e, ev.MiddlewareExit)]
         if trace.handler_end is not None:
-            end = trace.handler_end
+            spans.append((trace.handler_end, "handler"))
+        for end, cat in spans:
             complete(
                 end.name,
-                "handler",
+                cat,
                 end.t - end.elapsed,
                 end.elapsed,
                 trace.conn,

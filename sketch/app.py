@@ -99,7 +99,6 @@ class Application(MutableMapping[Any, Any]):
     async def _handle(self, request: Any) -> Any:
         """The server's handler: route, then run the handler inside the middlewares."""
         request._app = self
-        request._client_max_size = self._client_max_size
         if self.tracer.on:  # the same steps, each one reported (tracing.py)
             return await handle_traced(self, request)
         match_info = self.router.resolve(request)

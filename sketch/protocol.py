@@ -167,10 +167,7 @@ class HttpProtocol(asyncio.Protocol):
             self._backlog += data
             self._pause_reading()
             return
-        if len(data) <= _SLICE:  # the usual read: one request, maybe a few
-            self._parse(data)
-        else:
-            self._feed(data)
+        self._feed(data)
         self._answer_soon()  # Rule 3: once the whole read is parsed
 
     def _feed(self, data: bytes) -> None:

@@ -89,7 +89,7 @@ class AppRunner(ServerRunner):
     def __init__(self, app: Application, **kwargs: Any) -> None:
         if not isinstance(app, Application):
             raise TypeError(f"AppRunner takes a sketch Application, got {app!r}")
-        kwargs.setdefault("client_max_size", app._client_max_size)
+        kwargs["client_max_size"] = app._client_max_size  # an app setting, as in aiohttp
         kwargs.setdefault("debug", app.debug)
         super().__init__(app._handle, **kwargs)
         self.app = app
