@@ -148,6 +148,20 @@ class StreamResponse:
         app = request.app
         if app is not None and app.on_response_prepare:  # most apps have none: skip the call
             await app.on_response_prepare.send(request, self)
+        head = self._serialize_head(request)
+        if self._send_head_immediately:
+            request._protocol.write(head)
+        else:
+            self._head = head
+
+    def _send_at_once(self, request: Request) -> bool:
+        """Send the whole response now, without a coroutine, when that is possible.
+
+        Only a Response (whole body known) can; see Response._send_at_once.
+        """
+        return False
+
+    def _serialize_head(self, request: Request) -> bytes:
         head = serialize_head(request.version, self._status, self._reason, self._headers.items())
         protocol = request._protocol
         if protocol.tracer.on:
@@ -155,10 +169,7 @@ class StreamResponse:
                 ResponseHead, request.number, self._status, self._reason,
                 tuple(self._headers.items()),
             )  # fmt: skip
-        if self._send_head_immediately:
-            protocol.write(head)
-        else:
-            self._head = head
+        return head
 
     def _prepare_headers(self, request: Request) -> None:
         headers = self._headers
@@ -303,6 +314,28 @@ class Response(StreamResponse):
             self._chunked = False
             self.content_length = len(self._body or b"")
         await super().prepare(request)
+
+    def _send_at_once(self, request: Request) -> bool:
+        """Head and body in one write, with no `await`: how most responses leave.
+
+        It is what `await prepare(request)` then `await write_eof()` do, minus two
+        coroutines each. Not possible when the app has on_response_prepare hooks (they
+        are awaited) or when the handler prepared the response itself.
+        """
+        app = request.app
+        if self._request is not None or (app is not None and app.on_response_prepare):
+            return False
+        body = self._body or b""
+        self._headers["Content-Length"] = str(len(body))
+        self._request = request
+        self._prepare_headers(request)
+        head = self._serialize_head(request)
+        if self._empty_body:
+            body = b""  # Rule 3
+        self.body_length = len(body)
+        self._eof_sent = True
+        request._protocol.write_soon(head + body)
+        return True
 
     async def write_eof(self, data: bytes = b"") -> None:
         if self._eof_sent:

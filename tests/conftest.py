@@ -164,5 +164,6 @@ async def settle(protocol: object, rounds: int = 200) -> None:
     for _ in range(rounds):
         await asyncio.sleep(0)
         if protocol.task is None:
+            await asyncio.sleep(0)  # whole answers leave at the start of the next turn
             return
     raise AssertionError(f"the protocol is still answering after {rounds} loop turns")

@@ -102,6 +102,45 @@ async def test_pipelined_requests_are_answered_in_order_even_when_the_first_is_s
     assert [r.text for r in parse_responses(bytes(transport.written))] == ["/1", "/2", "/3"]
 
 
+class CountingTransport(MemoryTransport):
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes = 0
+
+    def write(self, data: bytes) -> None:
+        self.writes += 1
+        super().write(data)
+
+
+async def test_answers_made_in_one_loop_turn_leave_together_at_the_next():
+    async def hello(request):
+        return web.Response(text=request.path)
+
+    server = Server(hello)
+    connections = []
+    for _ in range(2):
+        protocol, transport = server(), CountingTransport()
+        protocol.connection_made(transport)
+        connections.append((protocol, transport))
+    pipelined = b"".join(b"GET /%d HTTP/1.1\r\nHost: x\r\n\r\n" % i for i in (1, 2, 3))
+    for protocol, _ in connections:  # one turn of the loop: two reads
+        protocol.data_received(pipelined)
+    assert [t.writes for _, t in connections] == [0, 0]  # answered, not yet sent
+    await asyncio.sleep(0)  # the next turn
+    for _, transport in connections:
+        assert transport.writes == 1  # three answers, one send
+        texts = [r.text for r in parse_responses(bytes(transport.written))]
+        assert texts == ["/1", "/2", "/3"]
+
+
+async def test_held_answers_are_sent_before_the_connection_closes():
+    protocol, transport, _ = connect()
+    protocol.data_received(GET + GET_CLOSE)  # the second closes the connection
+    await settle(protocol)
+    assert transport.closed
+    assert [r.status for r in parse_responses(bytes(transport.written))] == [200, 200]
+
+
 async def test_http_10_closes_after_the_response_unless_asked_to_keep_alive():
     protocol, transport, _ = connect()
     await feed(protocol, GET_10)
