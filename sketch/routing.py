@@ -229,7 +229,7 @@ class MatchInfo(dict):  # type: ignore[type-arg]
     """The route found for a request, and the variables its path captured."""
 
     def __init__(self, params: dict[str, str], route: Route) -> None:
-        super().__init__(params)
+        dict.__init__(self, params)
         self.route = route
         self.http_exception: HTTPException | None = None
 
