@@ -26,7 +26,7 @@ __all__ = [
 MAX_BYTES_PER_TRACE = 64 * 1024
 
 
-@dataclass
+@dataclass(slots=True)
 class RequestTrace:
     """Everything that happened to one request, in the order it happened."""
 
@@ -133,6 +133,11 @@ class Model:
         trace = self.in_flight.get(key)
         if trace is None:
             trace = self.in_flight[key] = RequestTrace(event.conn, event.req, event.t)
+        return trace
+
+    def _parsed(self, event: ev.Event) -> RequestTrace:
+        """The trace of a parser event, which also gets the read the parser was in."""
+        trace = self._trace(event)
         read = self._last_read.get(event.conn)
         if read is not None and (not trace.reads or trace.reads[-1] is not read):
             if trace.bytes_kept + len(read.data) <= MAX_BYTES_PER_TRACE:
@@ -148,8 +153,9 @@ class Model:
         self.server.requests_total += 1
         if trace.status is not None:
             self.server.statuses[trace.status] += 1
-        for listener in list(self.listeners):
-            listener(trace)
+        if self.listeners:
+            for listener in list(self.listeners):
+                listener(trace)
 
     def _on_ConnectionMade(self, event: ev.ConnectionMade) -> None:
         self.server.connections_open += 1
@@ -165,16 +171,16 @@ class Model:
         self._last_read[event.conn] = event
 
     def _on_ParserCallback(self, event: ev.ParserCallback) -> None:
-        self._trace(event).parser.append(event)
+        self._parsed(event).parser.append(event)
 
     def _on_ParseError(self, event: ev.ParseError) -> None:
-        trace = self._trace(event)
+        trace = self._parsed(event)
         trace.error = event
         if trace.method == "":  # refused before a Request existed: nothing will answer it
             self._finish(trace, event.t)
 
     def _on_RequestHead(self, event: ev.RequestHead) -> None:
-        trace = self._trace(event)
+        trace = self._parsed(event)
         trace.method, trace.target = event.method, event.target
         trace.version, trace.headers = event.version, event.headers
 

@@ -39,10 +39,11 @@ def _status_of(exc: BaseException) -> int | None:
 
 
 async def handle_traced(app: Any, request: Any) -> Any:
-    protocol, number = request._protocol, request.number
+    protocol = request._protocol
+    tracer, conn, number = protocol.tracer, protocol.id, request.number
 
     def emit(cls: type[Event], *fields: Any) -> None:
-        protocol.emit(cls, number, *fields)
+        tracer.emit(cls(perf_counter(), conn, number, *fields))
 
     def on_try(resource: Any, match: Any, methods: set[str]) -> None:
         outcome = "match" if match is not None else "method miss" if methods else "path miss"
