@@ -2,13 +2,18 @@
 
 No Request, no routing, no Response objects: parse, then write fixed bytes. Whatever
 sketch does on top costs the difference. `python bench/ceiling.py 8080`.
+
+`--spin US` busy-waits that many microseconds per request before answering: a stand-in
+for a framework's own Python work, to see what a given cost per request allows
+(bench/budget.py). `--batch` holds answers until the loop's next turn, as sketch does.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import signal
-import sys
+import time
 
 import httptools
 
@@ -17,8 +22,21 @@ RESPONSE = (
     b"Content-Length: 13\r\nServer: ceiling\r\n\r\nHello, World!"
 )
 
+_held: list[asyncio.Transport] = []  # with --batch: transports owed an answer
+
+
+def _send_held() -> None:
+    batch = _held[:]
+    _held.clear()
+    for transport in batch:
+        if not transport.is_closing():
+            transport.write(RESPONSE)
+
 
 class Ceiling(asyncio.Protocol):
+    spin = 0.0  # seconds of busy work per request
+    batch = False
+
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport
         self.parser = httptools.HttpRequestParser(self)
@@ -30,9 +48,19 @@ class Ceiling(asyncio.Protocol):
             self.transport.close()
 
     def on_message_complete(self) -> None:
-        self.transport.write(RESPONSE)
+        if self.spin:
+            until = time.perf_counter() + self.spin
+            while time.perf_counter() < until:
+                pass
         if not self.parser.should_keep_alive():
+            self.transport.write(RESPONSE)
             self.transport.close()
+        elif self.batch:
+            if not _held:
+                asyncio.get_running_loop().call_soon(_send_held)
+            _held.append(self.transport)
+        else:
+            self.transport.write(RESPONSE)
 
 
 async def main(port: int) -> None:
@@ -46,4 +74,10 @@ async def main(port: int) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main(int(sys.argv[1])))
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("port", type=int)
+    parser.add_argument("--spin", type=float, default=0.0, help="microseconds per request")
+    parser.add_argument("--batch", action="store_true", help="answer at the loop's next turn")
+    args = parser.parse_args()
+    Ceiling.spin, Ceiling.batch = args.spin / 1e6, args.batch
+    asyncio.run(main(args.port))

@@ -1,0 +1,85 @@
+"""What one request costs in sketch's own Python, with no socket and no client.
+
+    python bench/cost.py [--requests 20000]
+
+The benchmark app (bench/hello_app.py: two middlewares) gets the same pipelined GET
+over and over through a transport that only keeps what is written; the best of eleven
+timed batches is reported, in microseconds per request: untraced, traced into a
+subscriber that does nothing, and traced into the inspector's model. Under wrk the
+socket, the event loop and the client add to these; bench/budget.py shows how much.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from hello_app import make_app  # noqa: E402
+
+from sketch import web  # noqa: E402
+from sketch.server import Server  # noqa: E402
+
+REQUESTS = {
+    "hello": b"GET / HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n\r\n",
+    "routed": b"GET /users/bob HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n\r\n",
+}
+
+
+class Sink(asyncio.Transport):
+    """A transport that drops what is written, and says where the client is."""
+
+    def write(self, data: bytes) -> None:
+        pass
+
+    def is_closing(self) -> bool:
+        return False
+
+    def get_extra_info(self, name: str, default: object = None) -> object:
+        return {"peername": ("127.0.0.1", 50000), "sockname": ("127.0.0.1", 8080)}.get(
+            name, default
+        )
+
+
+async def cost(path: str, tracing: str, requests: int) -> float:
+    app = make_app(web)
+    if tracing == "null subscriber":
+        app.tracer.subscribe(lambda event: None)
+    elif tracing == "inspector model":
+        from inspector.model import Model
+
+        app.tracer.subscribe(Model().feed)
+    app.freeze()
+    server = Server(app._handle, tracer=app.tracer)
+    protocol = server()
+    protocol.connection_made(Sink())
+    data = REQUESTS[path]
+    for _ in range(2000):  # warm up
+        protocol.data_received(data)
+    best = float("inf")
+    for _ in range(11):
+        started = time.perf_counter()
+        for _ in range(requests):
+            protocol.data_received(data)
+        best = min(best, (time.perf_counter() - started) / requests)
+        await asyncio.sleep(0)  # let the held answers go
+    protocol.connection_lost(None)
+    await server.shutdown(0)
+    return best * 1e6
+
+
+async def main(requests: int) -> None:
+    print(f"{'request':8} {'tracing':18} {'us/request':>10}")
+    for path in REQUESTS:
+        for tracing in ("off", "null subscriber", "inspector model"):
+            print(f"{path:8} {tracing:18} {await cost(path, tracing, requests):>10.1f}")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=20000, help="per timed batch")
+    asyncio.run(main(parser.parse_args().requests))

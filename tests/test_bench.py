@@ -1,0 +1,61 @@
+"""The benchmark's own tools answer correctly: a figure from a broken tool means nothing."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+
+BENCH = Path(__file__).parent.parent / "bench"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+async def test_the_ceiling_answers_every_request_when_it_batches_and_spins():
+    port = free_port()
+    server = await asyncio.create_subprocess_exec(
+        sys.executable, str(BENCH / "ceiling.py"), str(port), "--spin", "5", "--batch"
+    )
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
+            for _ in range(100):  # until it listens
+                try:
+                    first = await client.get("/")
+                    break
+                except httpx.ConnectError:
+                    await asyncio.sleep(0.05)
+            answers = await asyncio.gather(*(client.get(f"/{i}") for i in range(20)))
+            closing = await client.get("/", headers={"Connection": "close"})
+    finally:
+        server.terminate()
+        await server.wait()
+    assert first.text == "Hello, World!"
+    assert [a.status_code for a in answers] == [200] * 20
+    assert closing.text == "Hello, World!"
+
+
+def test_cost_reports_every_case_and_tracing_costs_more_than_none():
+    out = subprocess.run(
+        [sys.executable, str(BENCH / "cost.py"), "--requests", "300"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    ).stdout
+    rows = re.findall(
+        r"^(hello|routed)\s+(off|null subscriber|inspector model)\s+([\d.]+)$", out, re.M
+    )
+    assert len(rows) == 6, out
+    cost = {(path, tracing): float(us) for path, tracing, us in rows}
+    for path in ("hello", "routed"):
+        assert 0 < cost[path, "off"] < cost[path, "null subscriber"]
+        assert cost[path, "off"] < cost[path, "inspector model"]
