@@ -59,7 +59,6 @@ class Application(MutableMapping[Any, Any]):
         self._client_max_size = client_max_size
         self.debug = debug
         self._state: dict[Any, Any] = {}
-        self._onions: dict[Any, Any] = {}  # route -> its handler wrapped in the middlewares
         # Where this app's trace events go (events.py); the runner hands it to the server.
         self.tracer = Tracer()
         self.on_startup = Signal("on_startup", self.tracer)
@@ -104,21 +103,8 @@ class Application(MutableMapping[Any, Any]):
             return await handle_traced(self, request)
         match_info = self.router.resolve(request)
         request._match_info = match_info
-        return await self._onion(match_info)(request)
-
-    def _onion(self, match_info: Any) -> Any:
-        """The matched handler inside the middlewares.
-
-        The middlewares never change, so each route's onion is built once and kept;
-        a miss (404, 405) has no route and gets a fresh one.
-        """
-        route = match_info.route
-        onion = self._onions.get(route)
-        if onion is None:
-            onion = wrap_handler(match_info.handler, self._middlewares)
-            if route is not None:
-                self._onions[route] = onion
-        return onion
+        handler = wrap_handler(match_info.handler, self._middlewares)
+        return await handler(request)
 
     # --- app["key"] storage --------------------------------------------------
 
