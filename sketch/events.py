@@ -39,6 +39,7 @@ __all__ = [
     "ServerStop",
     "Tracer",
     "EVENT_TYPES",
+    "error_text",
 ]
 
 logger = logging.getLogger("sketch.events")
@@ -206,6 +207,11 @@ EVENT_TYPES: dict[str, type[Event]] = {
         ServerStart, ShutdownPhase, ServerStop,
     )
 }  # fmt: skip
+
+
+def error_text(exc: BaseException) -> str:
+    """An exception as events carry it in their `error` field: `Type: message`."""
+    return f"{type(exc).__name__}: {exc}"
 
 
 Subscriber = Callable[[Event], None]

@@ -15,7 +15,7 @@ from time import perf_counter
 from typing import Any
 
 from .checks import is_async_callable
-from .events import HookEnd, HookStart, Tracer
+from .events import HookEnd, HookStart, Tracer, error_text
 
 __all__ = ["Signal", "CleanupContext"]
 
@@ -35,7 +35,7 @@ async def _run_traced(
     except StopAsyncIteration:
         raise  # a cleanup context that finished: its normal end, not an error
     except BaseException as exc:
-        error = f"{type(exc).__name__}: {exc}"
+        error = error_text(exc)
         raise
     finally:
         tracer.emit(HookEnd(perf_counter(), *ids, signal, name, perf_counter() - started, error))

@@ -21,6 +21,7 @@ from .events import (
     MiddlewareExit,
     RouteDecision,
     RouteTried,
+    error_text,
 )
 from .exceptions import HTTPException
 from .middleware import Middleware
@@ -72,7 +73,7 @@ def _traced_handler(handler: Any, emit: Emit) -> Any:
         try:
             response = await handler(request)
         except BaseException as exc:
-            emit(HandlerEnd, name, perf_counter() - started, _status_of(exc), _error(exc))
+            emit(HandlerEnd, name, perf_counter() - started, _status_of(exc), error_text(exc))
             raise
         emit(HandlerEnd, name, perf_counter() - started, getattr(response, "status", None), "")
         return response
@@ -97,12 +98,8 @@ async def _traced_layer(
         response = await middleware(request, handler=next_layer)
     except BaseException as exc:
         elapsed = perf_counter() - started
-        emit(MiddlewareExit, name, depth, elapsed, _status_of(exc), _error(exc), called_next)
+        emit(MiddlewareExit, name, depth, elapsed, _status_of(exc), error_text(exc), called_next)
         raise
     elapsed = perf_counter() - started
     emit(MiddlewareExit, name, depth, elapsed, response.status, "", called_next)
     return response
-
-
-def _error(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {exc}"
