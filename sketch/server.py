@@ -92,7 +92,10 @@ class Server:
     def _send_all(self) -> None:
         connections, self._unsent = self._unsent, []
         for connection in connections:
-            connection.flush()
+            try:
+                connection.flush()
+            except Exception:  # one broken connection must not keep the others' answers
+                logger.exception("sending to %r failed", connection)
 
     def __call__(self) -> HttpProtocol:
         """The protocol factory that `loop.create_server` calls for each connection."""

@@ -133,6 +133,28 @@ async def test_answers_made_in_one_loop_turn_leave_together_at_the_next():
         assert texts == ["/1", "/2", "/3"]
 
 
+class BrokenTransport(MemoryTransport):
+    def write(self, data: bytes) -> None:
+        raise RuntimeError("this transport cannot write")
+
+
+async def test_a_connection_that_fails_to_send_does_not_hold_back_the_others(caplog):
+    async def hello(request):
+        return web.Response(text="hi")
+
+    server = Server(hello)
+    broken, healthy = server(), server()
+    broken.connection_made(BrokenTransport())
+    transport = MemoryTransport()
+    healthy.connection_made(transport)
+    broken.data_received(GET)  # answered first, so sent first
+    healthy.data_received(GET)
+    with caplog.at_level(logging.ERROR, logger="sketch.server"):
+        await asyncio.sleep(0)
+    assert [r.text for r in parse_responses(bytes(transport.written))] == ["hi"]
+    assert "cannot write" in caplog.text
+
+
 async def test_held_answers_are_sent_before_the_connection_closes():
     protocol, transport, _ = connect()
     protocol.data_received(GET + GET_CLOSE)  # the second closes the connection
