@@ -27,6 +27,7 @@ half, in protocol.py, provides what is called here but not defined: `_enqueue`,
 from __future__ import annotations
 
 import asyncio
+import re
 from typing import TYPE_CHECKING
 
 import httptools
@@ -48,6 +49,7 @@ __all__ = ["RequestReader"]
 _VERSIONS = {"1.1": HttpVersion11, "1.0": HttpVersion10}
 _PIPELINE_LIMIT = 16  # queued requests before we stop reading from a greedy client
 _SLICE = 4096  # bytes parsed at a time when a read holds more
+_TOKEN = re.compile(rb"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # RFC 9110 5.6.2: a method is a token
 
 
 class _StopParsing(Exception):
@@ -118,6 +120,8 @@ class RequestReader:
     def _parse(self, data: bytes) -> bool:
         """Feed httptools. False when parsing must stop for good."""
         head_was_open = self._in_head
+        starts_a_request = not head_was_open and self._receiving is None
+        begun = self.requests
         try:
             self._parser.feed_data(data)
         except httptools.HttpParserCallbackError as exc:
@@ -132,6 +136,17 @@ class RequestReader:
             if isinstance(last, Request):
                 last.keep_alive = False
             self._stop_reading()
+            return False
+        except httptools.HttpParserInvalidMethodError as exc:
+            # RFC 9110 9.1: a method the server does not recognize gets 501; bytes that
+            # are no method at all, 400. llhttp knows the standard methods only, and
+            # the method is readable when the failing request is the first in `data`.
+            first = starts_a_request and self.requests == begun + 1
+            method = data.partition(b" ")[0] if first else b""
+            if _TOKEN.fullmatch(method):
+                self._refuse(501, f"the method {method.decode()} is not implemented")
+            else:
+                self._refuse(400, str(exc))
             return False
         except httptools.HttpParserError as exc:
             status = 505 if "HTTP version" in str(exc) else 400  # llhttp's own words

@@ -79,7 +79,9 @@ CASES = [
     ("http11-two-hosts", b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400, True),
     # request line
     ("bad-method-char", b"G@T / HTTP/1.1\r\n" + H + b"\r\n", 400, True),
-    ("lowercase-method", b"get / HTTP/1.1\r\n" + H + b"\r\n", 400, True),
+    # RFC 9110 9.1: methods are case-sensitive tokens; one the server does not know: 501
+    ("lowercase-method", b"get / HTTP/1.1\r\n" + H + b"\r\n", 501, True),
+    ("unknown-method", b"FOO / HTTP/1.1\r\n" + H + b"\r\n", 501, True),
     ("space-in-target", b"GET /a b HTTP/1.1\r\n" + H + b"\r\n", 400, True),
     ("lowercase-version", b"GET / http/1.1\r\n" + H + b"\r\n", 400, True),
     ("relative-target", b"GET abc HTTP/1.1\r\n" + H + b"\r\n", 400, True),
