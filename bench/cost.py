@@ -1,6 +1,6 @@
 """What one request costs in sketch's own Python, with no socket and no client.
 
-    python bench/cost.py [--requests 20000]
+    python bench/cost.py [--requests 20000] [--path hello] [--tracing off]
 
 The benchmark app (bench/hello_app.py: two middlewares) gets the same pipelined GET
 over and over through a transport that only keeps what is written; the best of eleven
@@ -72,14 +72,22 @@ async def cost(path: str, tracing: str, requests: int) -> float:
     return best * 1e6
 
 
-async def main(requests: int) -> None:
+TRACING = ("off", "null subscriber", "inspector model")
+
+
+async def main(requests: int, paths: list[str], tracings: list[str]) -> None:
     print(f"{'request':8} {'tracing':18} {'us/request':>10}")
-    for path in REQUESTS:
-        for tracing in ("off", "null subscriber", "inspector model"):
+    for path in paths:
+        for tracing in tracings:
             print(f"{path:8} {tracing:18} {await cost(path, tracing, requests):>10.1f}")
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=20000, help="per timed batch")
-    asyncio.run(main(parser.parse_args().requests))
+    parser.add_argument("--path", choices=list(REQUESTS), help="only this request")
+    parser.add_argument("--tracing", choices=TRACING, help="only this case (to profile it)")
+    args = parser.parse_args()
+    paths = [args.path] if args.path else list(REQUESTS)
+    tracings = [args.tracing] if args.tracing else list(TRACING)
+    asyncio.run(main(args.requests, paths, tracings))
