@@ -18,7 +18,7 @@ import sys
 
 from run import HERE, Target, measure
 
-SPINS = (0, 2, 4, 6, 8, 10, 13, 16, 20)
+SPINS = (0, 2, 4, 6, 8, 10, 13, 16, 20, 28, 36)
 
 
 def main() -> None:
