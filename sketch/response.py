@@ -14,12 +14,8 @@ How this works:
 
 from __future__ import annotations
 
-import asyncio
 import json
-import mimetypes
-import os
 from collections.abc import Callable
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from multidict import CIMultiDict
@@ -38,7 +34,7 @@ from .http import (
 if TYPE_CHECKING:
     from .request import Request
 
-__all__ = ["StreamResponse", "Response", "json_response", "FileResponse"]
+__all__ = ["StreamResponse", "Response", "json_response"]
 
 
 class StreamResponse:
@@ -367,27 +363,3 @@ def json_response(
         headers=headers,
         content_type=content_type,
     )
-
-
-class FileResponse(StreamResponse):
-    """A file sent in chunks read off the event loop, so a big file blocks nobody."""
-
-    def __init__(self, path: str | os.PathLike[str], chunk_size: int = 256 * 1024, **kwargs: Any):
-        super().__init__(**kwargs)
-        self._path = Path(path)
-        self._chunk_size = chunk_size
-
-    async def prepare(self, request: Request) -> None:
-        if self._request is not None:
-            return
-        loop = asyncio.get_running_loop()
-        size = (await loop.run_in_executor(None, self._path.stat)).st_size
-        self.content_length = size
-        mime, _ = mimetypes.guess_type(self._path.name)
-        self._headers.setdefault("Content-Type", mime or "application/octet-stream")
-        await super().prepare(request)
-        if self._empty_body:
-            return
-        with open(self._path, "rb") as file:
-            while chunk := await loop.run_in_executor(None, file.read, self._chunk_size):
-                await self.write(chunk)

@@ -26,7 +26,8 @@ from yarl import URL
 
 from .checks import is_async_callable
 from .exceptions import HTTPException, HTTPForbidden, HTTPMethodNotAllowed, HTTPNotFound
-from .response import FileResponse, StreamResponse
+from .file_response import FileResponse
+from .response import StreamResponse
 
 __all__ = [
     "Handler",

@@ -5,10 +5,11 @@ from __future__ import annotations
 from .app import AppKey, Application, CleanupContext, RequestKey, Signal
 from .exceptions import *  # noqa: F403  (HTTPException and one class per status)
 from .exceptions import __all__ as _exceptions
+from .file_response import FileResponse
 from .http import HttpVersion, HttpVersion10, HttpVersion11
 from .middleware import middleware
 from .request import FileField, Request
-from .response import FileResponse, Response, StreamResponse, json_response
+from .response import Response, StreamResponse, json_response
 from .route_table import (
     RouteDef,
     RouteTableDef,

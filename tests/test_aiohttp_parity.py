@@ -305,3 +305,66 @@ async def test_raw_wire_answers_alike_for_http_10_and_connection_close(static_di
         finally:
             await runner.cleanup()
     assert seen["sketch"] == seen["aiohttp"]
+
+
+async def test_static_files_answer_conditional_and_range_requests_alike(static_dir):
+    """Validators, 304, 412, 206 and 416 for a static file (RFC 9110 13 and 14)."""
+    stat = (static_dir / "hello.txt").stat()  # "static hello\n": 13 bytes
+    etag = f'"{stat.st_mtime_ns:x}-{stat.st_size:x}"'
+    first = await answers_from_both(static_dir, [("/static/hello.txt", {})])
+    last_modified = first["sketch"][0][2]["Last-Modified"]
+    long_ago = "Mon, 01 Jan 2001 00:00:00 GMT"
+    cases = [
+        ("/static/hello.txt", {}),
+        ("/static/hello.txt", {"If-None-Match": etag}),
+        ("/static/hello.txt", {"If-None-Match": f'"other", W/{etag}'}),
+        ("/static/hello.txt", {"If-None-Match": '"other"'}),
+        ("/static/hello.txt", {"If-None-Match": "*"}),
+        ("/static/hello.txt", {"If-Modified-Since": last_modified}),
+        ("/static/hello.txt", {"If-Modified-Since": long_ago}),
+        ("/static/hello.txt", {"If-Modified-Since": "not a date"}),
+        ("/static/hello.txt", {"If-Match": '"other"'}),
+        ("/static/hello.txt", {"If-Match": etag}),
+        ("/static/hello.txt", {"If-Unmodified-Since": long_ago}),
+        ("/static/hello.txt", {"Range": "bytes=0-5"}),
+        ("/static/hello.txt", {"Range": "bytes=7-"}),
+        ("/static/hello.txt", {"Range": "bytes=-6"}),
+        ("/static/hello.txt", {"Range": "bytes=7-1000"}),
+        ("/static/hello.txt", {"Range": "bytes=13-"}),
+        ("/static/hello.txt", {"Range": "bytes=5-2"}),
+        ("/static/hello.txt", {"Range": "bytes=0-1,4-5"}),
+        ("/static/hello.txt", {"Range": "bytes=0-5", "If-Range": last_modified}),
+        ("/static/hello.txt", {"Range": "bytes=0-5", "If-Range": long_ago}),
+    ]
+    seen = await answers_from_both(static_dir, cases)
+    for ours, theirs, (_, headers) in zip(seen["sketch"], seen["aiohttp"], cases, strict=True):
+        assert ours == theirs, headers
+    statuses = [status for status, _, _ in seen["sketch"]]
+    assert statuses[:11] == [200, 304, 304, 200, 304, 304, 200, 200, 412, 200, 412]
+    assert statuses[11:] == [206, 206, 206, 206, 416, 416, 416, 206, 200]
+    assert [body for _, body, _ in seen["sketch"][11:15]] == [
+        b"static",
+        b"hello\n",
+        b"hello\n",
+        b"hello\n",
+    ]
+
+
+FILE_HEADERS = ("Content-Type", "Content-Range", "ETag", "Last-Modified", "Accept-Ranges")
+
+
+async def answers_from_both(static_dir: Path, requests: list[tuple[str, dict]]) -> dict:
+    """(status, body, some headers) for each GET, from aiohttp and from sketch."""
+    seen: dict[str, list] = {}
+    for name, web in (("aiohttp", aiohttp_web), ("sketch", sketch_web)):
+        runner, port = await start(web, build_app(web, static_dir, []))
+        try:
+            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
+                seen[name] = []
+                for path, headers in requests:
+                    response = await client.get(path, headers=headers)
+                    kept = {h: response.headers.get(h) for h in FILE_HEADERS}
+                    seen[name].append((response.status_code, response.content, kept))
+        finally:
+            await runner.cleanup()
+    return seen
