@@ -3,10 +3,11 @@
     python bench/cost.py [--requests 20000] [--path hello] [--tracing off]
 
 The benchmark app (bench/hello_app.py: two middlewares) gets the same pipelined GET
-over and over through a transport that only keeps what is written; the best of eleven
+over and over through a transport that drops what is written; the best of eleven
 timed batches is reported, in microseconds per request: untraced, traced into a
-subscriber that does nothing, and traced into the inspector's model. Under wrk the
-socket, the event loop and the client add to these; bench/budget.py shows how much.
+subscriber that does nothing, into one that only keeps the events, and into the
+inspector's model. Under wrk the socket, the event loop and the client add to these;
+bench/budget.py shows how much.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ import argparse
 import asyncio
 import sys
 import time
+from collections import deque
+from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -22,6 +25,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from hello_app import make_app  # noqa: E402
 
 from sketch import web  # noqa: E402
+from sketch.events import Event, ResponseEnd  # noqa: E402
 from sketch.server import Server  # noqa: E402
 
 REQUESTS = {
@@ -45,10 +49,28 @@ class Sink(asyncio.Transport):
         )
 
 
+def keep_event_lists() -> Callable[[Event], None]:
+    """A subscriber that keeps each request's events in a list, the last 200 lists:
+    what any recorder must at least do, against which the model's folding is measured."""
+    in_flight: dict[tuple[int, int], list[Event]] = {}
+    recent: deque[list[Event]] = deque(maxlen=200)
+
+    def keep(event: Event) -> None:
+        key = (event.conn, event.req)
+        events = in_flight.setdefault(key, [])
+        events.append(event)
+        if type(event) is ResponseEnd:
+            recent.append(in_flight.pop(key))
+
+    return keep
+
+
 async def cost(path: str, tracing: str, requests: int) -> float:
     app = make_app(web)
     if tracing == "null subscriber":
         app.tracer.subscribe(lambda event: None)
+    elif tracing == "event lists":
+        app.tracer.subscribe(keep_event_lists())
     elif tracing == "inspector model":
         from inspector.model import Model
 
@@ -72,7 +94,7 @@ async def cost(path: str, tracing: str, requests: int) -> float:
     return best * 1e6
 
 
-TRACING = ("off", "null subscriber", "inspector model")
+TRACING = ("off", "null subscriber", "event lists", "inspector model")
 
 
 async def main(requests: int, paths: list[str], tracings: list[str]) -> None:
