@@ -11,7 +11,8 @@ head, so each rule can be read and tested on its own.
   coding gets 501; Transfer-Encoding on an HTTP/1.0 request is faulty framing, 400.
 - Rule 4: the only expectation is 100-continue; another gets 417 (RFC 9110 10.1.1).
 - Rule 5: limits. A request target longer than `max_target` gets 414; more than
-  `max_headers` fields, or one longer than `max_field`, gets 431 (RFC 6585 5).
+  `max_headers` fields, or one longer than `max_field`, gets 431 (RFC 6585 5). A
+  connection past `max_connections` gets 503 and is closed (RFC 9110 15.6.4).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ class Limits:
     head_timeout: float = 30.0  # from a request's first byte to the end of its head
     body_timeout: float = 30.0  # longest pause between two pieces of a request body
     keepalive_timeout: float = 75.0  # idle time between requests before closing
+    max_connections: int | None = None  # open at once; past it, 503 and close (None: no cap)
 
 
 @dataclass(frozen=True)

@@ -101,6 +101,12 @@ class HttpProtocol(RequestReader, asyncio.Protocol):
         self._arm(self._limits.head_timeout, self._on_head_timeout)  # the first request
         if self.tracer.on:
             self.emit(ConnectionMade, 0, f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else "")
+        cap = self._limits.max_connections
+        if cap is not None and len(self._server.connections) > cap:
+            # One too many: say so and close, rather than let the file descriptors run
+            # out for everyone. 503 is the status for an overload that will pass.
+            self._refuse(503, f"more than {cap} connections are open, try again later")
+            self._answer_soon()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._server.connections.discard(self)

@@ -52,7 +52,9 @@ def test_cost_reports_every_case_and_tracing_costs_more_than_none():
         timeout=120,
     ).stdout
     rows = re.findall(
-        r"^(hello|routed)\s+(off|null subscriber|event lists|inspector model)\s+([\d.]+)$", out, re.M
+        r"^(hello|routed)\s+(off|null subscriber|event lists|inspector model)\s+([\d.]+)$",
+        out,
+        re.M,
     )
     assert len(rows) == 8, out
     cost = {(path, tracing): float(us) for path, tracing, us in rows}

@@ -209,3 +209,27 @@ async def test_a_client_that_disconnects_mid_request_leaves_no_errors_and_no_tas
             assert not server.runner.server.connections
     assert after <= before
     assert [r for r in caplog.records if r.levelno >= logging.WARNING] == []
+
+
+async def test_a_connection_past_max_connections_gets_503_and_the_others_go_on():
+    async with await app_with(max_connections=2) as server:
+        first = await asyncio.open_connection("127.0.0.1", server.port)
+        second = await asyncio.open_connection("127.0.0.1", server.port)
+        await asyncio.sleep(0.05)  # both accepted, both idle
+        reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+        refused = await asyncio.wait_for(reader.read(), 2)  # answered, then closed
+        writer.close()
+        first[1].write(GOOD)
+        [served] = parse_responses(await asyncio.wait_for(first[0].read(200), 2))
+        second[1].close()
+        await asyncio.sleep(0.05)  # a place is free again
+        reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+        writer.write(GOOD)
+        [later] = parse_responses(await asyncio.wait_for(reader.read(200), 2))
+        for w in (first[1], writer):
+            w.close()
+    [response] = parse_responses(refused, eof=True)
+    assert response.status == 503
+    assert b"more than 2 connections are open" in response.body
+    assert response.header("Connection") == "close"
+    assert (served.status, later.status) == (200, 200)
