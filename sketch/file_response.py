@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 
     from .request import Request
 
-__all__ = ["FileResponse"]
+__all__ = ["FileResponse", "precondition", "byte_range"]
 
 _ETAG = re.compile(r'(W/)?"([^"]*)"')  # an entity tag in a list: "abc", W/"abc"
 _RANGE = re.compile(r"bytes=(\d*)-(\d*)", re.ASCII | re.IGNORECASE)
