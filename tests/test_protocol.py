@@ -351,3 +351,18 @@ async def test_an_idle_keep_alive_connection_is_closed_after_the_timeout():
     assert not transport.closed
     await asyncio.sleep(0.1)
     assert transport.closed
+
+
+async def test_a_response_the_handler_sent_itself_is_sent_once():
+    async def prepared(request):
+        response = web.Response(text="hi")
+        if request.path == "/hello":  # allowed, as in aiohttp: send it, then return it
+            await response.prepare(request)
+            await response.write_eof()
+        return response
+
+    protocol, transport, _ = connect(prepared)
+    await feed(protocol, GET + GET)
+    responses = parse_responses(bytes(transport.written))
+    assert [(r.status, r.text) for r in responses] == [(200, "hi"), (200, "hi")]
+    assert bytes(transport.written).count(b"HTTP/1.1 200 OK") == 2
