@@ -23,11 +23,11 @@ import math
 import mimetypes
 import os
 import re
-import time
 from email.utils import parsedate
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .http import format_http_date
 from .response import StreamResponse
 
 if TYPE_CHECKING:
@@ -152,9 +152,7 @@ class FileResponse(StreamResponse):
         # aiohttp does, so that a client sending it back in If-Modified-Since is never
         # told the file is newer than its copy.
         self._headers["ETag"] = etag
-        self._headers["Last-Modified"] = time.strftime(
-            "%a, %d %b %Y %H:%M:%S GMT", time.gmtime(math.ceil(mtime))
-        )
+        self._headers["Last-Modified"] = format_http_date(math.ceil(mtime))
         if verdict == 304:  # Rule 2: the client's copy is current
             self.set_status(304)
             await super().prepare(request)

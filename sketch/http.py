@@ -18,6 +18,7 @@ __all__ = [
     "SERVER_SOFTWARE",
     "reason_for",
     "http_date",
+    "format_http_date",
     "serialize_head",
     "bare_response",
     "must_have_empty_body",
@@ -65,12 +66,17 @@ def parse_content_type(value: str | None) -> tuple[str, dict[str, str]]:
 _date_cache: tuple[int, str] = (0, "")
 
 
+def format_http_date(timestamp: float) -> str:
+    """A time as an IMF-fixdate (RFC 9110 5.6.7): `Sun, 06 Nov 1994 08:49:37 GMT`."""
+    return formatdate(timestamp, usegmt=True)
+
+
 def http_date() -> str:
-    """The current time as an IMF-fixdate (RFC 9110 5.6.7), cached per second."""
+    """The current time as an IMF-fixdate, cached per second."""
     global _date_cache
     now = int(time.time())
     if _date_cache[0] != now:
-        _date_cache = (now, formatdate(now, usegmt=True))
+        _date_cache = (now, format_http_date(now))
     return _date_cache[1]
 
 

@@ -242,11 +242,16 @@ class HttpProtocol(RequestReader, asyncio.Protocol):
 
     # --- writing, used by StreamResponse ------------------------------------
 
-    def write(self, data: bytes) -> None:
-        """Send `data` now (a streamed body: flow control applies at once)."""
+    def _open_transport(self) -> asyncio.Transport:
+        """The transport, or ConnectionResetError once the client is gone."""
         transport = self._transport
         if transport is None or transport.is_closing():
             raise ConnectionResetError("the client closed the connection")
+        return transport
+
+    def write(self, data: bytes) -> None:
+        """Send `data` now (a streamed body: flow control applies at once)."""
+        transport = self._open_transport()
         if self._unsent:
             self.flush()  # what was written before goes first
         transport.write(data)
@@ -254,9 +259,7 @@ class HttpProtocol(RequestReader, asyncio.Protocol):
 
     def write_soon(self, data: bytes) -> None:
         """Send a whole answer with the others of this loop turn (Server.send_soon)."""
-        transport = self._transport
-        if transport is None or transport.is_closing():
-            raise ConnectionResetError("the client closed the connection")
+        self._open_transport()
         if not self._unsent:
             self._server.send_soon(self)
         self._unsent.append(data)
