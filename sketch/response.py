@@ -139,8 +139,7 @@ class StreamResponse:
         """Send (or, for a Response, stage) the head. Calling it twice does nothing."""
         if self._request is not None:
             return
-        self._request = request
-        self._prepare_headers(request)
+        self._start(request)
         app = request.app
         if app is not None and app.on_response_prepare:  # most apps have none: skip the call
             await app.on_response_prepare.send(request, self)
@@ -149,6 +148,11 @@ class StreamResponse:
             request._protocol.write(head)
         else:
             self._head = head
+
+    def _start(self, request: Request) -> None:
+        """Rule 1 up to the hooks: this response now answers `request`, framed."""
+        self._request = request
+        self._prepare_headers(request)
 
     def _send_at_once(self, request: Request) -> bool:
         """Send the whole response now, without a coroutine, when that is possible.
@@ -305,11 +309,10 @@ class Response(StreamResponse):
         self._headers.setdefault("Content-Type", "text/plain; charset=utf-8")
         self._body = value.encode(self.charset or "utf-8")
 
-    async def prepare(self, request: Request) -> None:
-        if self._request is None:
-            self._chunked = False
-            self.content_length = len(self._body or b"")
-        await super().prepare(request)
+    def _start(self, request: Request) -> None:
+        self._chunked = False  # the length is known
+        self._headers["Content-Length"] = str(len(self._body or b""))
+        super()._start(request)
 
     def _send_at_once(self, request: Request) -> bool:
         """Head and body in one write, with no `await`: how most responses leave.
@@ -321,13 +324,9 @@ class Response(StreamResponse):
         app = request.app
         if self._request is not None or (app is not None and app.on_response_prepare):
             return False
-        body = self._body or b""
-        self._headers["Content-Length"] = str(len(body))
-        self._request = request
-        self._prepare_headers(request)
+        self._start(request)
         head = self._serialize_head(request)
-        if self._empty_body:
-            body = b""  # Rule 3
+        body = b"" if self._empty_body else self._body or b""  # Rule 3
         self.body_length = len(body)
         self._eof_sent = True
         request._protocol.write_soon(head + body)

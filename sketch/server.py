@@ -65,7 +65,7 @@ class Server:
         self._sweep_every = min(1.0, max(0.01, shortest / 4))
         self._sweeper = self.loop.call_later(self._sweep_every, self._sweep)
         # Connections holding whole answers to send at the start of the loop's next turn.
-        self._unsent: list[HttpProtocol] = []
+        self._to_flush: list[HttpProtocol] = []
 
     def next_connection_id(self) -> int:
         return next(self._connection_ids)
@@ -85,12 +85,12 @@ class Server:
         of the loop (one batch of ready sockets) leave together, one after another,
         at the start of the next turn: microseconds later, and many fewer wake-ups.
         """
-        if not self._unsent:
+        if not self._to_flush:
             self.loop.call_soon(self._send_all)
-        self._unsent.append(connection)
+        self._to_flush.append(connection)
 
     def _send_all(self) -> None:
-        connections, self._unsent = self._unsent, []
+        connections, self._to_flush = self._to_flush, []
         for connection in connections:
             try:
                 connection.flush()
