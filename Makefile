@@ -1,6 +1,6 @@
 # The project's commands. Each creates .venv on first use and installs what it needs.
 PYTHON ?= python3
-VENV   := .venv
+VENV   ?= .venv
 PY     := $(VENV)/bin/python
 
 .PHONY: test lab bench trace student handouts doctor lint load clean
@@ -45,7 +45,7 @@ lint: $(VENV)/.test
 	$(VENV)/bin/ruff format --check sketch inspector notebooks tests examples bench
 
 $(VENV)/bin/python:
-	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 10), "sketch needs Python 3.10 or newer, this is " + sys.version'
+	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "sketch needs Python 3.11 or newer, this is " + sys.version'
 	$(PYTHON) -m venv $(VENV)
 
 $(VENV)/.test: pyproject.toml | $(VENV)/bin/python

@@ -145,7 +145,7 @@ async def _live_until(stop: asyncio.Event, model: Model, console: Console) -> No
             live.update(screen(), refresh=True)
             try:
                 await asyncio.wait_for(stop.wait(), 0.25)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
 
 

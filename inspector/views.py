@@ -198,18 +198,36 @@ class ByteRuler:
         self.width = width
 
     def spans(self) -> list[tuple[int, int, str]]:
-        """(start, end, callback) in the raw bytes, found in callback order."""
+        """(start, end, callback) in the raw bytes.
+
+        Where sketch said where a callback's bytes lie on the connection (its `offsets`),
+        that place; otherwise the next match after the previous span, in callback order.
+        """
         raw, cursor, found = self.trace.raw, 0, []
         for callback in self.trace.parser:
-            for part in callback.data:
+            offsets = callback.offsets or (-1,) * len(callback.data)
+            for part, offset in zip(callback.data, offsets, strict=True):
                 if not part:
                     continue
-                at = raw.find(part, cursor)
+                at = self._in_raw(offset)
+                if at is None or raw[at : at + len(part)] != part:
+                    at = raw.find(part, cursor)
                 if at < 0:
                     continue
                 found.append((at, at + len(part), callback.name))
                 cursor = at + len(part)
         return found
+
+    def _in_raw(self, offset: int) -> int | None:
+        """Where a connection offset falls in the trace's raw bytes (its reads, joined)."""
+        if offset < 0:
+            return None
+        start = 0
+        for read in self.trace.reads:
+            if read.offset <= offset < read.offset + len(read.data):
+                return start + offset - read.offset
+            start += len(read.data)
+        return None
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         trace = self.trace

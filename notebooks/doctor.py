@@ -35,9 +35,9 @@ await server.close()
 
 def check_python() -> bool:
     version = ".".join(map(str, sys.version_info[:3]))
-    if sys.version_info < (3, 10):  # noqa: UP036 - an attendee may run an older Python
+    if sys.version_info < (3, 11):  # noqa: UP036 - an attendee may run an older Python
         print(
-            f"{BAD} Python {version}: the course needs 3.10 or newer; install it and run make again"
+            f"{BAD} Python {version}: the course needs 3.11 or newer; install it and run make again"
         )
         return False
     print(f"{OK} Python {version}")

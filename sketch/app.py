@@ -20,7 +20,7 @@ from .events import Tracer
 from .middleware import Middleware, check_middlewares, wrap_handler
 from .routing import UrlDispatcher
 from .signals import CleanupContext, Signal
-from .tracing import handle_traced
+from .tracing import RequestObserver
 
 __all__ = ["Application", "AppKey", "RequestKey"]
 
@@ -99,11 +99,17 @@ class Application(MutableMapping[Any, Any]):
     async def _handle(self, request: Any) -> Any:
         """The server's handler: route, then run the handler inside the middlewares."""
         request._app = self
-        if self.tracer.on:  # the same steps, each one reported (tracing.py)
-            return await handle_traced(self, request)
-        match_info = self.router.resolve(request)
+        if not self.tracer.on:
+            match_info = self.router.resolve(request)
+            request._match_info = match_info
+            handler = wrap_handler(match_info.handler, self._middlewares)
+            return await handler(request)
+        # Traced: the same steps, with observers at their seams (tracing.py).
+        observer = RequestObserver(request)
+        match_info = self.router.resolve(request, observer.on_try)
         request._match_info = match_info
-        handler = wrap_handler(match_info.handler, self._middlewares)
+        observer.decided(match_info)
+        handler = wrap_handler(match_info.handler, self._middlewares, observer.observe)
         return await handler(request)
 
     # --- app["key"] storage --------------------------------------------------

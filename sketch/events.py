@@ -78,6 +78,7 @@ class DataReceived(Event):
 class ParserCallback(Event):
     name: str  # the httptools callback: "on_url", "on_header", "on_body", ...
     data: tuple[bytes, ...]  # what it was given: (url,), (name, value), (chunk,) or ()
+    offsets: tuple[int, ...] = ()  # where each of `data` starts on the connection, -1: unknown
 
 
 @dataclass(frozen=True, slots=True)

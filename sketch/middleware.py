@@ -4,6 +4,9 @@ A middleware is `async def mw(request, handler)`: it may act before calling
 `await handler(request)`, change the response after, or answer on its own and never
 call the handler (a short-circuit). The first in the application's list is the
 outermost layer: it sees the request first and the response last.
+
+`wrap_handler` builds the onion, and it is the only place that does: a traced request
+runs the same chain, with an observer wrapped around each layer as it is built.
 """
 
 from __future__ import annotations
@@ -15,10 +18,12 @@ from typing import Any, TypeVar
 
 from .checks import is_async_callable
 
-__all__ = ["middleware", "Middleware", "check_middlewares", "wrap_handler"]
+__all__ = ["middleware", "Middleware", "Observe", "check_middlewares", "wrap_handler"]
 
 Handler = Callable[[Any], Awaitable[Any]]
 Middleware = Callable[[Any, Handler], Awaitable[Any]]
+# observe(layer, middleware or None for the handler itself, depth) -> the layer to call
+Observe = Callable[[Handler, "Middleware | None", int], Handler]
 _F = TypeVar("_F", bound=Middleware)
 
 
@@ -43,8 +48,20 @@ def check_middlewares(middlewares: Iterable[Any]) -> list[Middleware]:
     return checked
 
 
-def wrap_handler(handler: Handler, middlewares: list[Middleware]) -> Handler:
-    """Build the onion: wrap from the innermost (last) to the outermost (first)."""
+def wrap_handler(
+    handler: Handler, middlewares: list[Middleware], observe: Observe | None = None
+) -> Handler:
+    """Build the onion: wrap from the innermost (last) to the outermost (first).
+
+    `observe`, when given, wraps each layer too (tracing.py reports with it): the
+    handler at depth len(middlewares), then each middleware down to 0, the outermost.
+    """
+    depth = len(middlewares)
+    if observe is not None:
+        handler = observe(handler, None, depth)
     for mw in reversed(middlewares):
+        depth -= 1
         handler = partial(mw, handler=handler)
+        if observe is not None:
+            handler = observe(handler, mw, depth)
     return handler

@@ -3,125 +3,156 @@
 How this works:
 
 - Rule 1: asyncio makes one HttpProtocol per accepted connection and calls
-  `data_received` with whatever bytes arrived. Reading them into Requests is the
-  reader's work (reader.py, which HttpProtocol inherits): parsed requests wait in a
-  queue, `_pipeline`, for their answer.
-- Rule 2: one task answers the queue in order (RFC 9112 9.3.2: responses to pipelined
-  requests go out in the order the requests came). When the queue is empty the task
-  ends; the next request starts a new one. A whole response is held until the start of
-  the loop's next turn and sent with the others made in this one (Server.send_soon):
-  fewer sends, and fewer wake-ups of clients waiting for them. Streamed bodies, and
-  anything written before a close, go out at once.
+  `data_received` with whatever bytes arrived. The reader (reader.py) turns them into
+  Requests, which wait in a queue for their answer.
+- Rule 2: the queue is answered in order (RFC 9112 9.3.2: responses to pipelined
+  requests go out in the order the requests came), each request in an asyncio Task of
+  its own, with its own copy of the context, as in aiohttp. On Python 3.12+ the Task
+  starts eagerly: a handler that never waits is done before `data_received` returns.
 - Rule 3: after each response the connection either stays open for the next request
   (keep-alive, the HTTP/1.1 default; RFC 9112 9.3) or closes: when either side said
   `Connection: close`, when the request body was not read to its end, when the head
-  could not be parsed, or when the server is shutting down. Bytes after a request that
-  closes the connection are ignored.
-- Rule 4: a request that cannot be parsed gets its 4xx/5xx in its turn, after the
-  answers to the requests before it, and the connection closes: once framing is in
-  doubt, nothing after it can be trusted (RFC 9112 11.2, request smuggling). If the
-  error is in a body, the handler reading that body gets it as an HTTP exception.
-- Rule 5: one deadline at a time: the head's and the body's (reader.py), or, between
-  requests, the idle connection's, closed after `keepalive_timeout`. A deadline is a
-  number on the connection; one sweeper per server compares them with the clock, so a
-  request costs no timer and a slow client costs no task.
+  could not be parsed, or when the server is shutting down.
+- Rule 4: what the reader refuses gets its 4xx/5xx in its turn, after the answers to
+  the requests before it, and the connection closes (RFC 9112 11.2).
+- Rule 5: the connection is in one phase at a time, and each phase has its deadline:
+
+      IDLE       between requests        closed after keepalive_timeout
+      READING    a head is arriving      408 after head_timeout
+      ANSWERING  a handler runs          408 from read() if its body stalls body_timeout
+      CLOSING    answering what is left  (none: the handler decides)
+      CLOSED
+
+  `_to()` makes every change of phase and arms its deadline. A deadline is a number
+  on the connection; one sweeper per server compares them with the clock, so a request
+  costs no timer and a slow client costs no task.
+- Rule 6: a client that pipelines faster than we answer is paused: at most
+  `_PIPELINE_LIMIT` requests wait in the queue; a big read is parsed in slices, and
+  what is left waits until the queue drains.
 
 The protocol knows nothing of applications or routing: it calls `server.handler(request)`
-and writes back the response it returns.
+and writes back the response it returns. Writing is writer.py's.
 """
 
 from __future__ import annotations
 
 import asyncio
+import enum
 import logging
+import sys
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
+from functools import partial
 from time import perf_counter
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from .eager import start_eagerly
 from .error_page import error_page
-from .events import ConnectionLost, ConnectionMade, Event, ParseError, ResponseEnd
-from .exceptions import HTTPBadRequest, HTTPException, HTTPNotImplemented, HTTPRequestTimeout
+from .events import ConnectionLost, ConnectionMade, DataReceived, ResponseEnd
+from .exceptions import HTTPException
+from .framing import Refusal
 from .http import bare_response, reason_for
-from .reader import _PIPELINE_LIMIT, RequestReader
+from .reader import ReaderState, RequestReader
 from .request import Request
 from .response import StreamResponse
+from .writer import Writer
 
 if TYPE_CHECKING:
     from .server import Server
 
-__all__ = ["HttpProtocol"]
+__all__ = ["HttpProtocol", "Phase"]
 
 logger = logging.getLogger("sketch.server")
 
 _LINGER = 2.0  # seconds to drain a client's unread bytes before closing (RFC 9112 9.6)
-_HOLD_LIMIT = 64 * 1024  # bytes of whole answers held for the loop's next turn, at most
+_PIPELINE_LIMIT = 16  # queued requests before we stop reading from a greedy client
+_SLICE = 4096  # bytes parsed at a time when a read holds more
 
 
-class HttpProtocol(RequestReader, asyncio.Protocol):
-    """One client connection: reads requests (reader.py), answers them in order."""
+class Phase(enum.Enum):
+    IDLE = "idle"
+    READING = "reading a head"
+    ANSWERING = "answering"
+    CLOSING = "closing"
+    CLOSED = "closed"
+
+
+# Rule 5: the phases each phase may move to.
+_NEXT = {
+    Phase.IDLE: {Phase.READING, Phase.ANSWERING, Phase.CLOSING, Phase.CLOSED},
+    Phase.READING: {Phase.ANSWERING, Phase.CLOSING, Phase.CLOSED},
+    Phase.ANSWERING: {Phase.IDLE, Phase.READING, Phase.ANSWERING, Phase.CLOSING, Phase.CLOSED},
+    Phase.CLOSING: {Phase.CLOSING, Phase.CLOSED},
+    Phase.CLOSED: {Phase.CLOSED},
+}
+
+
+class HttpProtocol(asyncio.Protocol):
+    """One client connection: reads requests, answers them in order."""
 
     def __init__(self, server: Server) -> None:
         self._server = server
         self._limits = server.limits
         self.loop = server.loop
+        self.tracer = server.tracer
+        self.id = server.next_connection_id()
+        self.reader = RequestReader(
+            server.limits,
+            client_max_size=server.client_max_size,
+            tracer=server.tracer,
+            conn=self.id,
+        )
+        self.writer: Writer | None = None  # made with the transport
         self._transport: asyncio.Transport | None = None
         self.peer_address: str | None = None
         self.local_address = ""
-        super().__init__()  # the reader's state: the parser, the request being parsed
-        # Requests parsed, waiting for their answer; a bytes item is a prepared error.
-        self._pipeline: deque[Request | bytes] = deque()
-        self._busy = False  # the answering loop is running, eagerly or in a Task
-        self._answering: asyncio.Task[None] | None = None  # the Task, once it had to wait
-        self._current: Request | None = None
-        self._closing = False  # answer what is in hand, then close; read nothing more
-        self.writing_paused = False
-        self._drain_waiter: asyncio.Future[None] | None = None
-        # Rule 5: the one deadline in force (the server's sweeper checks it), and what
-        # to do when it passes.
+        self.phase = Phase.IDLE
+        self._queue: deque[Request | Refusal] = deque()  # read, waiting for their answer
+        self._answering: asyncio.Task[bool] | None = None  # the Task, while it waits
+        self._current: Request | None = None  # the request being answered
+        self.answered = 0  # requests answered on this connection
+        self._received = 0  # bytes received so far (trace events say where a read began)
+        # Rule 6: bytes read but not yet parsed, while the queue is full.
+        self._backlog = b""
+        self._reading_paused = False
+        # Rule 5: the deadline in force (the server's sweeper checks it), and its action.
         self.deadline: float | None = None
         self._on_deadline: Callable[[], None] = _nothing
-        self._sent = 0  # bytes of the current response written so far
-        self._unsent: list[bytes] = []  # whole answers waiting for the loop's next turn
-        self._unsent_bytes = 0
-        # Tracing (events.py): who listens, this connection's number.
-        self.tracer = server.tracer
-        self.id = server.next_connection_id()
 
     # --- asyncio callbacks --------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self._transport = transport  # type: ignore[assignment]  (uvloop's is no subclass)
+        self.writer = Writer(self._transport, self._server.batch)
         peer = transport.get_extra_info("peername")
         self.peer_address = peer[0] if isinstance(peer, tuple) else str(peer or "")
         local = transport.get_extra_info("sockname")
         self.local_address = f"{local[0]}:{local[1]}" if isinstance(local, tuple) else ""
         self._server.connections.add(self)
-        self._arm(self._limits.head_timeout, self._on_head_timeout)  # the first request
+        # A new connection that says nothing is closed as a slow head would be.
+        self._arm(self._limits.head_timeout, self._close)
         if self.tracer.on:
-            self.emit(ConnectionMade, 0, f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else "")
+            self._emit(ConnectionMade, f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else "")
         cap = self._limits.max_connections
         if cap is not None and len(self._server.connections) > cap:
             # One too many: say so and close, rather than let the file descriptors run
             # out for everyone. 503 is the status for an overload that will pass.
             self._refuse(503, f"more than {cap} connections are open, try again later")
-            self._answer_soon()
+            self._answer_next()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._server.connections.discard(self)
         if self.tracer.on:
-            self.emit(ConnectionLost, self.requests, "closed" if exc is None else repr(exc))
+            self._emit(ConnectionLost, "closed" if exc is None else repr(exc))
         self._transport = None
-        self._closing = True
-        self._disarm()
-        self._unsent.clear()
+        self._to(Phase.CLOSED)
         gone = ConnectionResetError("the client closed the connection")
-        if self._receiving is not None:
-            self._receiving._feed_error(gone)
-        if self._drain_waiter is not None and not self._drain_waiter.done():
-            self._drain_waiter.set_exception(gone)
-        self._pipeline.clear()
+        if self.writer is not None:
+            self.writer.lost(gone)
+        receiving = self.reader.receiving
+        self.reader.stop()
+        if receiving is not None:
+            receiving._feed_error(gone)
+        self._queue.clear()
         # Nobody is left to read an answer: stop the handler instead of letting it run on.
         if self._answering is not None:
             self._answering.cancel()
@@ -133,57 +164,138 @@ class HttpProtocol(RequestReader, asyncio.Protocol):
         return False
 
     def pause_writing(self) -> None:
-        self.writing_paused = True
+        if self.writer is not None:
+            self.writer.pause()
 
     def resume_writing(self) -> None:
-        self.writing_paused = False
-        if self._drain_waiter is not None and not self._drain_waiter.done():
-            self._drain_waiter.set_result(None)
+        if self.writer is not None:
+            self.writer.resume()
 
-    # --- answering (Rules 2 and 3) ------------------------------------------
+    # --- reading (Rules 1 and 6) --------------------------------------------
 
-    def _enqueue(self, item: Request | bytes) -> None:
-        self._pipeline.append(item)
-
-    def _answer_soon(self) -> None:
-        """Start answering the queue, unless that is already going on.
-
-        Not from inside a parser callback: the handler must not run before the
-        parser has finished with the bytes in hand (on_message_complete may be next).
-        """
-        if self._pipeline and not self._busy:
-            self._busy = True
-            self._answering = start_eagerly(self.loop, self._answer_all())
-
-    async def _answer_all(self) -> None:
-        try:
-            while self._pipeline:
-                item = self._pipeline.popleft()
-                if self._reading_paused and len(self._pipeline) < _PIPELINE_LIMIT // 2:
-                    self._resume_reading()
-                if isinstance(item, bytes):  # Rule 4: a prepared error, then close
-                    self.write(item)
-                    self._close(linger=True)
-                    return
-                if not await self._answer(item):
-                    self._close(linger=not item.body_complete)
-                    return
-        except ConnectionError:
-            self._close()
+    def data_received(self, data: bytes) -> None:
+        if self.tracer.on:
+            self._emit(DataReceived, self._received, data)
+        self._received += len(data)
+        if self.reader.state is ReaderState.STOPPED:
+            return  # nothing after a refusal or a closing request is read
+        if self._backlog or len(self._queue) >= _PIPELINE_LIMIT:
+            self._backlog += data
+            self._pause_reading()
             return
-        finally:
-            self._busy = False
-            self._answering = None
-            self._current = None
-        if self._closing and not self._in_head and not self._receiving:
+        self._read(data)
+        self._answer_next()  # once the whole read is parsed, not from a parser callback
+
+    def _read(self, data: bytes) -> None:
+        """Feed the reader, in slices when the read is big (Rule 6); queue what it makes.
+
+        One read can hold thousands of tiny pipelined requests; parsing them all at once
+        would queue thousands of Request objects. Unparsed bytes wait in the backlog.
+        """
+        reader = self.reader
+        view = memoryview(data)  # slices of a memoryview copy nothing
+        start = 0
+        while start < len(view) and reader.state is not ReaderState.STOPPED:
+            if len(self._queue) >= _PIPELINE_LIMIT:
+                self._backlog = bytes(view[start:])
+                self._pause_reading()
+                break
+            piece = view[start : start + _SLICE]
+            start += len(piece)
+            for item in reader.feed(piece):
+                if isinstance(item, Request):
+                    item._protocol, item._writer = self, self.writer
+                self._queue.append(item)
+        if reader.receiving is not None and self.phase is Phase.ANSWERING:
+            self._arm(self._limits.body_timeout, self._body_stalled)  # it made progress
+        elif reader.state is ReaderState.STOPPED and self.phase is not Phase.CLOSED:
+            self._to(Phase.CLOSING)
+
+    def _pause_reading(self) -> None:
+        if not self._reading_paused and self._transport is not None:
+            self._reading_paused = True
+            self._transport.pause_reading()
+
+    def _resume_reading(self) -> None:
+        backlog, self._backlog = self._backlog, b""
+        if backlog:
+            self._read(backlog)  # may fill the queue, and pause again
+        if not self._backlog and self._transport is not None and self.phase is not Phase.CLOSING:
+            self._reading_paused = False
+            self._transport.resume_reading()
+
+    # --- answering (Rules 2, 3 and 4) ---------------------------------------
+
+    def _answer_next(self) -> None:
+        """Answer the queue in order, each request in a Task; then wait or close."""
+        while self._answering is None and self._queue and self.phase is not Phase.CLOSED:
+            item = self._queue.popleft()
+            if self._reading_paused and len(self._queue) < _PIPELINE_LIMIT // 2:
+                self._resume_reading()
+            if isinstance(item, Refusal):  # Rule 4: its answer, then close
+                text = f"{item.status}: {reason_for(item.status)}: {item.reason}"
+                try:
+                    self.writer.write(bare_response(item.status, text))  # type: ignore[union-attr]
+                except ConnectionError:
+                    pass
+                self._close(linger=True)
+                return
+            if self.phase is not Phase.CLOSING:
+                self._to(Phase.ANSWERING)
+            self._current = item
+            task = _start_task(self.loop, self._answer(item))
+            if not task.done():  # it waits for something: go on when it is done
+                self._answering = task
+                task.add_done_callback(partial(self._answered, item))
+                return
+            if not self._keep_open(item, task):
+                return
+        if self._answering is None:
+            self._rest()
+
+    def _answered(self, request: Request, task: asyncio.Task[bool]) -> None:
+        """A handler's Task that had to wait is done: on to the next request."""
+        self._answering = None
+        if self._keep_open(request, task):
+            self._answer_next()
+
+    def _keep_open(self, request: Request, task: asyncio.Task[bool]) -> bool:
+        """Rule 3, once an answer is out: True if the connection stays open."""
+        self._current = None
+        self.answered += 1
+        if task.cancelled():
+            keep_alive = False
+        elif task.exception() is not None:  # the error page itself could not go out
+            exc = task.exception()
+            if not isinstance(exc, ConnectionError):
+                logger.error("error answering %r", request, exc_info=exc)
+            keep_alive = False
+        else:
+            keep_alive = task.result()
+        if not keep_alive:
+            # A body not read to its end would be parsed as the next request: close.
+            self._close(linger=not request.body_complete)
+        return keep_alive
+
+    def _rest(self) -> None:
+        """Nothing left to answer: wait for the next request, or close (Rule 5)."""
+        phase, state = self.phase, self.reader.state
+        if phase is Phase.CLOSING:
             self._close()
-        elif not self._in_head and self._receiving is None:
-            self._arm(self._limits.keepalive_timeout, self._on_idle_timeout)
+        elif state is ReaderState.HEAD and phase is not Phase.READING:
+            self._to(Phase.READING)  # once: more bytes of the head do not extend its deadline
+        elif state is ReaderState.IDLE and phase is Phase.ANSWERING:
+            self._to(Phase.IDLE)
 
     async def _answer(self, request: Request) -> bool:
-        """Run the handler and write its response. True if the connection stays open."""
-        self._current = request
-        self._sent = 0
+        """Run the handler and write its response. True if the connection stays open.
+
+        This coroutine is the request's Task: the handler runs in it, with its own copy
+        of the context, as in aiohttp (`asyncio.timeout`, `current_task()` and context
+        variables work, and nothing one request sets is seen by the next).
+        """
+        writer = request._writer
+        writer.sent = 0
         if self._server.shutting_down:
             request.keep_alive = False  # say so in this response
         response: StreamResponse | None = None
@@ -197,21 +309,27 @@ class HttpProtocol(RequestReader, asyncio.Protocol):
                     f"handler for {request.method} {request.path} returned {response!r}: "
                     "a handler must return a Response (or raise an HTTPException)"
                 )
+            if response.prepared and response._request is not request:
+                raise RuntimeError(
+                    f"{_handler_name(request, self._server.handler)} returned, for "
+                    f"{request.method} {request.path}, a response already sent for an earlier "
+                    "request: make a new Response each time the handler runs"
+                )
             if response._send_at_once(request):  # the common case: no await needed
-                if self.writing_paused:  # the client reads slower than we answer
-                    await self.drain()
+                if writer.paused:  # the client reads slower than we answer
+                    await writer.drain()
             else:
                 await response.prepare(request)
                 await response.write_eof()
-        except (ConnectionError, asyncio.CancelledError):
-            raise
+        except ConnectionError:
+            return False
         except Exception as exc:
             if self._transport is None:
                 return False  # the client left; there is nobody to tell
             logger.exception(
                 "error handling %s %s from %s", request.method, request.raw_path, request.remote
             )
-            if self._sent:
+            if writer.sent:
                 return False  # the head is out: a 500 can't follow it, closing is the answer
             accept = request.headers.get("Accept", "")
             response = error_page(exc, accept=accept, debug=self._server.debug)
@@ -220,110 +338,69 @@ class HttpProtocol(RequestReader, asyncio.Protocol):
         # Rule 3. A body not read to its end would be parsed as the next request.
         keep_alive = bool(response.keep_alive) and request.body_complete
         if self.tracer.on:
-            self.emit(ResponseEnd, request.number, response.status, self._sent, keep_alive)
+            self._emit(ResponseEnd, response.status, writer.sent, keep_alive, req=request.number)
         return keep_alive
 
     def _refuse(self, status: int, reason: str) -> None:
-        """Rule 4: answer what we could not parse or will not serve, in its turn; close."""
-        self._closing = True
-        self._in_head = False
-        self._disarm()
-        if self.tracer.on:
-            self.emit(ParseError, self.requests, status, reason, self._read_start)
-        text = f"{status}: {reason_for(status)}: {reason}"
-        request = self._receiving
-        self._receiving = None
-        if request is not None:
-            # The error is in a body: its handler is told when it reads.
-            request.keep_alive = False
-            request._feed_error(_exception_for(status, text))
-            return  # the answering loop closes the connection after its answer
-        self._enqueue(bare_response(status, text))
-
-    # --- writing, used by StreamResponse ------------------------------------
-
-    def _open_transport(self) -> asyncio.Transport:
-        """The transport, or ConnectionResetError once the client is gone."""
-        transport = self._transport
-        if transport is None or transport.is_closing():
-            raise ConnectionResetError("the client closed the connection")
-        return transport
-
-    def write(self, data: bytes) -> None:
-        """Send `data` now (a streamed body: flow control applies at once)."""
-        transport = self._open_transport()
-        if self._unsent:
-            self.flush()  # what was written before goes first
-        transport.write(data)
-        self._sent += len(data)
-
-    def write_soon(self, data: bytes) -> None:
-        """Send a whole answer with the others of this loop turn (Server.send_soon)."""
-        self._open_transport()
-        if not self._unsent:
-            self._server.send_soon(self)
-        self._unsent.append(data)
-        self._unsent_bytes += len(data)
-        self._sent += len(data)
-        if self._unsent_bytes >= _HOLD_LIMIT:
-            self.flush()  # big answers go now, so that flow control sees them
-
-    def flush(self) -> None:
-        """Hand the answers held by write_soon to the transport."""
-        unsent = self._unsent
-        if unsent and self._transport is not None:
-            self._transport.write(unsent[0] if len(unsent) == 1 else b"".join(unsent))
-        unsent.clear()
-        self._unsent_bytes = 0
-
-    async def drain(self) -> None:
-        """Wait while the client reads slower than we write (asyncio flow control).
-
-        Callers check `writing_paused` first, so the common case costs no coroutine.
-        """
-        if self.writing_paused and self._transport is not None:
-            self._drain_waiter = self.loop.create_future()
-            try:
-                await self._drain_waiter
-            finally:
-                self._drain_waiter = None
+        """Stop reading with `status`: queue the answer, or tell the body's reader."""
+        refusal = self.reader.refuse(status, reason)
+        if refusal is not None:
+            self._queue.append(refusal)
+        if self.phase is not Phase.CLOSED:
+            self._to(Phase.CLOSING)
 
     # --- deadlines (Rule 5) -------------------------------------------------
 
-    def _arm(self, delay: float, callback: Callable[[], None]) -> None:
-        # No timer per request: the server's sweeper compares `deadline` with the clock.
-        if delay:
-            self.deadline = self.loop.time() + delay
-            self._on_deadline = callback
+    def _to(self, phase: Phase) -> None:
+        """Move to `phase`, and arm its deadline."""
+        if phase not in _NEXT[self.phase]:
+            raise RuntimeError(f"a connection cannot go from {self.phase} to {phase}")
+        self.phase = phase
+        limits = self._limits
+        if phase is Phase.IDLE:
+            self._arm(limits.keepalive_timeout, self._close)
+        elif phase is Phase.READING:
+            self._arm(limits.head_timeout, self._head_too_slow)
+        elif phase is Phase.ANSWERING and self.reader.receiving is not None:
+            self._arm(limits.body_timeout, self._body_stalled)
+        else:
+            self.deadline = None
 
-    def _disarm(self) -> None:
-        self.deadline = None
+    def _arm(self, delay: float, action: Callable[[], None]) -> None:
+        # No timer per request: the server's sweeper compares `deadline` with the clock.
+        self.deadline = self.loop.time() + delay if delay else None
+        self._on_deadline = action
 
     def deadline_passed(self) -> None:
         """Called by the server's sweeper once `deadline` is in the past."""
         self.deadline = None
         if self._transport is not None:
             self._on_deadline()
-            self._answer_soon()
+            self._answer_next()
 
-    def _on_idle_timeout(self) -> None:
-        if not self._busy and not self._in_head:
-            self._close()
+    def _head_too_slow(self) -> None:
+        self._refuse(408, "the request head did not arrive in time")
+
+    def _body_stalled(self) -> None:
+        if self.reader.receiving is not None:
+            self._refuse(408, "the request body stopped arriving")
 
     # --- closing ------------------------------------------------------------
 
     def _close(self, *, linger: bool = False) -> None:
-        """Close once what is buffered is sent.
+        """Close once what is held is sent.
 
         With `linger`, the client may still be sending (a refused head, an unread
         body). Closing a socket with unread bytes makes the kernel answer with a reset,
         and the client may lose our response with it; so stop sending, read and drop
         what still comes for a moment, then close (RFC 9112 9.6).
         """
-        self._closing = True
-        self._disarm()
+        self.reader.stop()
         self._backlog = b""
-        self.flush()
+        if self.phase is not Phase.CLOSED:
+            self._to(Phase.CLOSING)
+        if self.writer is not None:
+            self.writer.flush()
         transport = self._transport
         if transport is None:
             return
@@ -340,42 +417,71 @@ class HttpProtocol(RequestReader, asyncio.Protocol):
 
     @property
     def idle(self) -> bool:
-        return not self._busy and not self._in_head and self._receiving is None
+        return self.phase is Phase.IDLE
 
     def shutdown(self) -> None:
         """Finish the request in hand, answered with `Connection: close`; take no more."""
-        self._stop_reading()
-        self._pipeline.clear()
+        self.reader.stop()
+        self._queue.clear()
+        self._backlog = b""
+        self._pause_reading()
         if self._current is not None:
             self._current.keep_alive = False
-        if self.idle:
+        if self._answering is None:
             self._close()
+        elif self.phase is not Phase.CLOSED:
+            self._to(Phase.CLOSING)
 
     def abort(self) -> None:
         """Past the grace period: cancel the handler and drop the connection."""
-        self._unsent.clear()
+        if self.writer is not None:
+            self.writer.lost(ConnectionAbortedError("the server shut down"))
         if self._answering is not None:
             self._answering.cancel()
         if self._transport is not None:
             self._transport.abort()
 
     @property
-    def task(self) -> asyncio.Task[None] | None:
+    def task(self) -> asyncio.Task[bool] | None:
+        """The handler's Task, while it waits for something."""
         return self._answering
 
-    def emit(self, cls: type[Event], req: int, *fields: object) -> None:
+    def _emit(self, cls: type, *fields: object, req: int | None = None) -> None:
         """Send an event about this connection. Callers check `tracer.on` first."""
-        self.tracer.emit(cls(perf_counter(), self.id, req, *fields))  # type: ignore[call-arg]
+        number = self.reader.requests if req is None else req
+        self.tracer.emit(cls(perf_counter(), self.id, number, *fields))
 
     def __repr__(self) -> str:
-        return f"<HttpProtocol {self.peer_address} requests={self.requests}>"
+        return f"<HttpProtocol {self.peer_address} {self.phase.value}>"
+
+
+if sys.version_info >= (3, 12):
+
+    def _start_task(
+        loop: asyncio.AbstractEventLoop, coro: Coroutine[Any, Any, bool]
+    ) -> asyncio.Task[bool]:
+        """A Task that runs at once, up to its first wait (as aiohttp does on 3.12+).
+
+        A handler that never waits is done before this returns: no trip through the
+        loop's queue, and still a real Task with its own context.
+        """
+        return asyncio.Task(coro, loop=loop, eager_start=True)
+
+else:
+
+    def _start_task(
+        loop: asyncio.AbstractEventLoop, coro: Coroutine[Any, Any, bool]
+    ) -> asyncio.Task[bool]:
+        """A Task, run from the loop's next turn (Python 3.11 has no eager start)."""
+        return loop.create_task(coro)
+
+
+def _handler_name(request: Request, default: object) -> str:
+    """The handler the router chose for `request`, by name, for error messages."""
+    handler = getattr(request.match_info, "handler", None) or default
+    name = getattr(handler, "__qualname__", None) or getattr(handler, "__name__", None)
+    return f"handler {name}" if name else f"handler {handler!r}"
 
 
 def _nothing() -> None:
     pass
-
-
-def _exception_for(status: int, text: str) -> HTTPException:
-    """The error a handler gets from read() when its body could not be received."""
-    cls = {408: HTTPRequestTimeout, 501: HTTPNotImplemented}.get(status, HTTPBadRequest)
-    return cls(text=text)

@@ -1,55 +1,62 @@
-"""Reading requests: bytes in, httptools callbacks, Requests out.
+"""Reading requests: bytes in, Requests and refusals out, and no I/O.
 
 How this works:
 
-- Rule 1: `data_received` hands whatever bytes arrived to httptools, which calls back
-  `on_url`, `on_header`, `on_headers_complete`, `on_body`, `on_message_complete` as it
-  recognizes each part. A request can arrive in many reads, and one read can hold
-  several requests (pipelining).
-- Rule 2: at `on_headers_complete` the head is known: it is checked (framing.py), a
-  Request is made and queued for the connection to answer. Its body keeps arriving
-  through `on_body` while the handler already runs.
-- Rule 3: a client may pipeline faster than we answer, so at most `_PIPELINE_LIMIT`
-  requests wait in the queue. A big read is parsed in slices; what is left waits in a
-  backlog, and reading from the socket pauses until the queue drains.
-- Rule 4: what cannot be parsed, or breaks a limit, is refused: the connection answers
-  it in its turn and closes (protocol.py). Nothing after it is parsed, and nothing after
-  a request that closes the connection either.
-- Rule 5: a head must arrive within `head_timeout` of its first byte (else 408), and a
-  body may pause at most `body_timeout` between pieces (else the handler's read()
-  raises 408). These are deadlines on the connection (protocol.py, Rule 5 there).
+- Rule 1: `feed(data)` hands the bytes to httptools, which calls back `on_url`,
+  `on_header`, `on_headers_complete`, `on_body`, `on_message_complete` as it recognizes
+  each part. A request can arrive in many feeds, and one feed can hold several
+  requests (pipelining). `feed` returns what the bytes completed, in order: Requests,
+  and at most one Refusal, last.
+- Rule 2: at `on_headers_complete` the head is known: it is checked (framing.py), and a
+  Request is made and returned. Its body keeps arriving behind it: later `on_body`
+  calls hand it to that Request, which a handler may already be reading.
+- Rule 3: what cannot be parsed, or breaks a limit, is refused with a status and a
+  reason, and the reader stops: once framing is in doubt, nothing after it can be
+  trusted (RFC 9112 11.2). If the fault is in a body already handed out, that
+  Request's read() raises it instead. The reader also stops after a request that
+  closes the connection (`Connection: close`, HTTP/1.0), and after one that asks for
+  an upgrade, which is not spoken here.
+- Rule 4: traced, each callback's event says where its bytes lie on the connection,
+  so two identical pipelined requests in one read are told apart.
 
-RequestReader is the reading half of HttpProtocol, which inherits it. The answering
-half, in protocol.py, provides what is called here but not defined: `_enqueue`,
-`_refuse`, `_answer_soon`, `_arm`, `_disarm`, `_close` and `emit`.
+There is no socket and no clock here: the connection (protocol.py) decides when to feed
+the reader, answers what it returns, and picks its deadlines from `state`. So a reader
+can be driven from a test or a notebook with plain bytes:
+
+    >>> reader = RequestReader(Limits())
+    >>> reader.feed(b"GET / HTTP/1.1\\r\\nHost: x\\r\\n\\r\\nGET /a HTT")
+    [<Request GET />]
+    >>> reader.state
+    <ReaderState.HEAD: 'in a head'>
 """
 
 from __future__ import annotations
 
-import asyncio
+import enum
 import re
-from typing import TYPE_CHECKING
+from time import perf_counter
+from typing import Any
 
 import httptools
 from multidict import CIMultiDict
 
-from .events import DataReceived, ParserCallback, RequestHead
-from .framing import Limits, check_head
-from .http import HttpVersion10, HttpVersion11
+from .events import Event, ParseError, ParserCallback, RequestHead, Tracer
+from .exceptions import HTTPBadRequest, HTTPException, HTTPNotImplemented, HTTPRequestTimeout
+from .framing import Limits, Refusal, check_head
+from .http import HttpVersion10, HttpVersion11, reason_for
 from .request import Request
 
-if TYPE_CHECKING:
-    from collections import deque
-
-    from .events import Tracer
-    from .server import Server
-
-__all__ = ["RequestReader"]
+__all__ = ["RequestReader", "ReaderState", "Refusal"]
 
 _VERSIONS = {"1.1": HttpVersion11, "1.0": HttpVersion10}
-_PIPELINE_LIMIT = 16  # queued requests before we stop reading from a greedy client
-_SLICE = 4096  # bytes parsed at a time when a read holds more
 _TOKEN = re.compile(rb"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # RFC 9110 5.6.2: a method is a token
+
+
+class ReaderState(enum.Enum):
+    IDLE = "between requests"
+    HEAD = "in a head"
+    BODY = "in a body"  # the Request is out; its body is still arriving
+    STOPPED = "stopped"  # Rule 3: nothing more is read
 
 
 class _StopParsing(Exception):
@@ -57,236 +64,222 @@ class _StopParsing(Exception):
 
 
 class RequestReader:
-    """Parses a connection's bytes into queued Requests (HttpProtocol inherits this)."""
+    """Turns the bytes of one connection into Requests (and, at worst, one Refusal)."""
 
-    # Set by the connection (protocol.py), which also provides the methods named in
-    # this module's docstring.
-    loop: asyncio.AbstractEventLoop
-    tracer: Tracer
-    _server: Server
-    _limits: Limits
-    _transport: asyncio.Transport | None
-    _closing: bool  # answer what is in hand, then close; read nothing more
-    _busy: bool  # the connection is answering
-    _pipeline: deque[Request | bytes]  # parsed, waiting for their answer
-    _current: Request | None  # the one being answered
-
-    def __init__(self) -> None:
+    def __init__(
+        self,
+        limits: Limits,
+        *,
+        client_max_size: int = 1024**2,
+        tracer: Tracer | None = None,
+        conn: int = 0,
+    ) -> None:
+        self.limits = limits
+        self.client_max_size = client_max_size
+        self.tracer = tracer or Tracer()
+        self.conn = conn  # the connection's number, for trace events
         self._parser = httptools.HttpRequestParser(self)
-        # The request being parsed.
+        self.state = ReaderState.IDLE
+        self.requests = 0  # requests begun; the current one's number
+        self.receiving: Request | None = None  # the Request whose body is arriving
+        self._done: list[Request | Refusal] = []  # what this feed completed
+        # The head being parsed.
         self._url = b""
         self._headers: list[tuple[str, str]] = []
-        self._head_bytes = 0  # bytes received while a head was unfinished (Rule 4)
-        self._in_head = False  # between on_message_begin and on_headers_complete
-        self._receiving: Request | None = None  # its body is still arriving
-        self._body_progress = 0.0  # when its body last made progress (Rule 5)
-        self.requests = 0  # requests begun on this connection; the current one's number
-        # Rule 3: bytes read but not yet parsed, while the queue is full.
-        self._backlog = b""
-        self._reading_paused = False
-        # For trace events: bytes received so far, and where the latest read began.
-        self._received = 0
-        self._read_start = 0
+        self._head_bytes = 0  # bytes fed while a head stayed unfinished
+        self._last: Request | None = None  # the latest Request made
+        self._fed = 0  # bytes fed so far
+        self._piece_at = 0  # where the bytes being parsed start on the connection
+        # Rule 4, traced only: those bytes, and how far the callbacks have got in them.
+        self._piece: bytes = b""
+        self._cursor = 0
 
-    def data_received(self, data: bytes) -> None:
-        if self.tracer.on:
-            self.emit(DataReceived, self.requests, self._received, data)
-        self._read_start = self._received
-        self._received += len(data)
-        if self._closing:
-            return  # Rule 4: nothing after a closing request is read
-        if self._backlog or len(self._pipeline) >= _PIPELINE_LIMIT:
-            self._backlog += data
-            self._pause_reading()
-            return
-        self._feed(data)
-        self._answer_soon()  # once the whole read is parsed, not from a callback
-
-    def _feed(self, data: bytes) -> None:
-        """Parse `data`, in slices, stopping when the queue is full (back-pressure).
-
-        One read can hold thousands of tiny pipelined requests; parsing them all at once
-        would queue thousands of Request objects. Unparsed bytes wait in the backlog.
-        """
-        while data:
-            if len(self._pipeline) >= _PIPELINE_LIMIT:
-                self._backlog = data
-                self._pause_reading()
-                return
-            piece, data = (data[:_SLICE], data[_SLICE:]) if len(data) > _SLICE else (data, b"")
-            if not self._parse(piece):
-                return
-
-    def _parse(self, data: bytes) -> bool:
-        """Feed httptools. False when parsing must stop for good."""
-        head_was_open = self._in_head
-        starts_a_request = not head_was_open and self._receiving is None
+    def feed(self, data: bytes | memoryview) -> list[Request | Refusal]:
+        """Parse `data`; return the Requests whose heads it completed, and a Refusal."""
+        if self.state is ReaderState.STOPPED:
+            return []
+        self._done = done = []
+        was = self.state
         begun = self.requests
+        self._piece_at, self._fed = self._fed, self._fed + len(data)
+        if self.tracer.on:
+            self._piece, self._cursor = bytes(data), 0
         try:
             self._parser.feed_data(data)
         except httptools.HttpParserCallbackError as exc:
             if not isinstance(exc.__context__, _StopParsing):
                 raise
-            return False
         except httptools.HttpParserUpgrade:
             # Upgrades (WebSocket, CONNECT) are not spoken here: the request that asked
-            # is answered normally, with `Connection: close`, and whatever the client
-            # sent after it is ignored.
-            last = self._pipeline[-1] if self._pipeline else self._current
-            if isinstance(last, Request):
-                last.keep_alive = False
-            self._stop_reading()
-            return False
+            # is answered normally, with `Connection: close`, and nothing after it is read.
+            if self._last is not None:
+                self._last.keep_alive = False
+            self.state = ReaderState.STOPPED
         except httptools.HttpParserInvalidMethodError as exc:
             # RFC 9110 9.1: a method the server does not recognize gets 501; bytes that
             # are no method at all, 400. llhttp knows the standard methods only, and
             # the method is readable when the failing request is the first in `data`.
-            first = starts_a_request and self.requests == begun + 1
-            method = data.partition(b" ")[0] if first else b""
+            first = was is ReaderState.IDLE and self.requests == begun + 1
+            method = bytes(data).partition(b" ")[0] if first else b""
             if _TOKEN.fullmatch(method):
-                self._refuse(501, f"the method {method.decode()} is not implemented")
+                self.refuse(501, f"the method {method.decode()} is not implemented")
             else:
-                self._refuse(400, str(exc))
-            return False
+                self.refuse(400, str(exc))
         except httptools.HttpParserError as exc:
             status = 505 if "HTTP version" in str(exc) else 400  # llhttp's own words
-            self._refuse(status, str(exc))
-            return False
-        if self._in_head and head_was_open:
-            # httptools keeps an unfinished header line in its own buffer; bound it.
-            self._head_bytes += len(data)
-            if self._head_bytes > self._limits.max_head:
-                self._refuse(431, "the request head is too large")
-                return False
-        return not self._closing
+            self.refuse(status, str(exc))
+        else:
+            if self.state is ReaderState.HEAD and was is ReaderState.HEAD:
+                # httptools keeps an unfinished header line in its own buffer; bound it.
+                self._head_bytes += len(data)
+                if self._head_bytes > self.limits.max_head:
+                    self.refuse(431, "the request head is too large")
+        self._done = []
+        return done
 
-    # --- httptools callbacks (Rules 1 and 2) -------------------------------
+    def refuse(self, status: int, reason: str) -> Refusal | None:
+        """Stop reading, with `status` (Rule 3). Also how the connection gives up on a
+        slow head (408) or too many connections (503).
+
+        Returns the Refusal for the connection to answer in its turn, or None when the
+        fault is in a body already handed out: its handler hears of it from read().
+        """
+        if self.state is ReaderState.STOPPED:
+            return None
+        self.state = ReaderState.STOPPED
+        if self.tracer.on:
+            self._emit(ParseError, status, reason, self._piece_at)
+        request, self.receiving = self.receiving, None
+        if request is not None:
+            request.keep_alive = False
+            request._feed_error(_exception_for(status, reason))
+            return None
+        refusal = Refusal(status, reason)
+        self._done.append(refusal)
+        return refusal
+
+    def stop(self) -> None:
+        """Read nothing more (a shutdown, a connection closing)."""
+        self.state = ReaderState.STOPPED
+
+    # --- httptools callbacks (Rules 1 and 2) --------------------------------
 
     def on_message_begin(self) -> None:
-        if self._closing:
-            raise _StopParsing  # Rule 4: bytes after a closing request are not a request
-        self._in_head = True
+        if self.state is ReaderState.STOPPED:
+            raise _StopParsing  # Rule 3: bytes after a closing request are not a request
+        self.state = ReaderState.HEAD
         self._head_bytes = 0
         self._url = b""
         self._headers = []
         self.requests += 1
-        self._arm(self._limits.head_timeout, self._on_head_timeout)
         if self.tracer.on:
-            self.emit(ParserCallback, self.requests, "on_message_begin", ())
+            self._emit(ParserCallback, "on_message_begin", (), ())
 
     def on_url(self, url: bytes) -> None:
         if self.tracer.on:
-            self.emit(ParserCallback, self.requests, "on_url", (url,))
+            self._emit(ParserCallback, "on_url", (url,), (self._locate(url),))
         self._url += url  # the target may come in pieces, across reads
-        if len(self._url) > self._limits.max_target:
-            self._refuse(414, f"the request target is longer than {self._limits.max_target} bytes")
+        if len(self._url) > self.limits.max_target:
+            self.refuse(414, f"the request target is longer than {self.limits.max_target} bytes")
             raise _StopParsing
 
     def on_header(self, name: bytes, value: bytes) -> None:
         if self.tracer.on:
-            self.emit(ParserCallback, self.requests, "on_header", (name, value))
-        headers = self._headers
-        if len(headers) >= self._limits.max_headers:
-            self._refuse(431, f"more than {self._limits.max_headers} header fields")
+            at = self._locate(name + b":")
+            offsets = (at, self._locate(value) if at >= 0 else -1)
+            self._emit(ParserCallback, "on_header", (name, value), offsets)
+        headers, limits = self._headers, self.limits
+        if len(headers) >= limits.max_headers:
+            self.refuse(431, f"more than {limits.max_headers} header fields")
             raise _StopParsing
-        if len(name) + len(value) > self._limits.max_field:
-            self._refuse(431, f"a header field is longer than {self._limits.max_field} bytes")
+        if len(name) + len(value) > limits.max_field:
+            self.refuse(431, f"a header field is longer than {limits.max_field} bytes")
             raise _StopParsing
         headers.append((name.decode("latin-1"), value.decode("utf-8", "surrogateescape")))
 
     def on_headers_complete(self) -> None:
         if self.tracer.on:
-            self.emit(ParserCallback, self.requests, "on_headers_complete", ())
-        self._in_head = False
-        self._disarm()
+            self._skip_past(b"\r\n\r\n")
+            self._emit(ParserCallback, "on_headers_complete", (), ())
         parser = self._parser
         headers = CIMultiDict(self._headers)
         version = parser.get_http_version()
         refusal = check_head(version, headers)
         if refusal is not None:
-            self._refuse(refusal.status, refusal.reason)
+            self.refuse(refusal.status, refusal.reason)
             raise _StopParsing
         request = Request(
-            self,
+            None,  # the connection that answers it sets itself here
             parser.get_method().decode("ascii"),
             self._url.decode("utf-8", "surrogateescape"),
             _VERSIONS[version],
             headers,
             parser.should_keep_alive(),
-            client_max_size=self._server.client_max_size,
+            client_max_size=self.client_max_size,
         )
         request.number = self.requests
         if self.tracer.on:
-            self.emit(
-                RequestHead, request.number, request.method, request.raw_path, version,
-                tuple(self._headers),
-            )  # fmt: skip
-        self._receiving = request
-        self._enqueue(request)
-        if request.body_exists:
-            self._body_progress = self.loop.time()
-            self._arm(self._limits.body_timeout, self._on_body_timeout)
+            self._emit(RequestHead, request.method, request.raw_path, version,
+                       tuple(self._headers))  # fmt: skip
+        self.state = ReaderState.BODY
+        self.receiving = self._last = request
+        self._done.append(request)
 
     def on_body(self, body: bytes) -> None:
         if self.tracer.on:
-            self.emit(ParserCallback, self.requests, "on_body", (body,))
-        if self._receiving is not None:
-            self._receiving._feed_body(body)
-            self._body_progress = self.loop.time()  # the body timer reads this
+            self._emit(ParserCallback, "on_body", (body,), (self._locate(body),))
+        if self.receiving is not None:
+            self.receiving._feed_body(body)
 
     def on_chunk_header(self) -> None:
         if self.tracer.on:
-            self.emit(ParserCallback, self.requests, "on_chunk_header", ())
+            self._skip_past(b"\n")  # the chunk-size line
+            self._emit(ParserCallback, "on_chunk_header", (), ())
 
     def on_chunk_complete(self) -> None:
         if self.tracer.on:
-            self.emit(ParserCallback, self.requests, "on_chunk_complete", ())
+            self._skip_past(b"\n")  # the CRLF after the chunk's data
+            self._emit(ParserCallback, "on_chunk_complete", (), ())
 
     def on_message_complete(self) -> None:
         if self.tracer.on:
-            self.emit(ParserCallback, self.requests, "on_message_complete", ())
-        request = self._receiving
+            self._emit(ParserCallback, "on_message_complete", (), ())
+        request, self.receiving = self.receiving, None
+        self.state = ReaderState.IDLE
         if request is not None:
-            self._receiving = None
-            self._disarm()
             request._feed_eof()
             if not request.keep_alive:
-                self._closing = True  # Rule 4: answer this one, read nothing more
+                self.state = ReaderState.STOPPED  # Rule 3: nothing after it is read
 
-    # --- back-pressure (Rule 3) ---------------------------------------------
+    # --- trace events (Rule 4) ----------------------------------------------
 
-    def _pause_reading(self) -> None:
-        # Back-pressure: a client that pipelines faster than we answer waits.
-        if not self._reading_paused and self._transport is not None:
-            self._reading_paused = True
-            self._transport.pause_reading()
+    def _emit(self, cls: type[Event], *fields: Any) -> None:
+        self.tracer.emit(cls(perf_counter(), self.conn, self.requests, *fields))  # type: ignore[call-arg]
 
-    def _resume_reading(self) -> None:
-        backlog, self._backlog = self._backlog, b""
-        if backlog:
-            self._feed(backlog)  # may fill the queue, and pause again
-        if not self._backlog and not self._closing and self._transport is not None:
-            self._reading_paused = False
-            self._transport.resume_reading()
+    def _locate(self, part: bytes) -> int:
+        """The connection offset of `part`, searched from where the last callback's ended.
 
-    def _stop_reading(self) -> None:
-        self._closing = True
-        self._backlog = b""
-        self._pause_reading()
+        httptools hands callbacks copies, not positions; but callbacks come in the
+        order of their bytes, so the next match after the cursor is the right one.
+        -1 when `part` began in an earlier piece.
+        """
+        at = self._piece.find(part, self._cursor) if part else -1
+        if at < 0:
+            return -1
+        self._cursor = at + len(part)
+        return self._piece_at + at
 
-    # --- deadlines (Rule 5) ------------------------------------------------
+    def _skip_past(self, delimiter: bytes) -> None:
+        """Move the cursor past the end of a head or a chunk line (no callback data)."""
+        at = self._piece.find(delimiter, self._cursor)
+        if at < 0 and delimiter != b"\n":  # the head's end began in an earlier piece
+            delimiter = b"\n"
+            at = self._piece.find(delimiter, self._cursor)
+        if at >= 0:
+            self._cursor = at + len(delimiter)
 
-    def _on_head_timeout(self) -> None:
-        if self._in_head:
-            self._refuse(408, "the request head did not arrive in time")
-        elif not self._busy and self._receiving is None:
-            self._close()  # connected and said nothing
 
-    def _on_body_timeout(self) -> None:
-        if self._receiving is None:
-            return
-        waited = self.loop.time() - self._body_progress
-        if waited < self._limits.body_timeout:  # progress since armed: wait the rest
-            self._arm(self._limits.body_timeout - waited, self._on_body_timeout)
-        else:
-            self._refuse(408, "the request body stopped arriving")
+def _exception_for(status: int, reason: str) -> HTTPException:
+    """The error a handler gets from read() when its body could not be received."""
+    cls = {408: HTTPRequestTimeout, 501: HTTPNotImplemented}.get(status, HTTPBadRequest)
+    return cls(text=f"{status}: {reason_for(status)}: {reason}")

@@ -70,7 +70,8 @@ class Request(MutableMapping[str, Any]):
         *,
         client_max_size: int = 1024**2,
     ) -> None:
-        self._protocol = protocol
+        self._protocol = protocol  # the connection it came on (set by it)
+        self._writer: Any = None  # that connection's way out (writer.py)
         self.method = method
         self.version = version
         self.raw_path = target
@@ -226,7 +227,7 @@ class Request(MutableMapping[str, Any]):
         if not self._complete and not self._too_large:
             if self._continue_pending:
                 self._continue_pending = False
-                self._protocol.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+                self._writer.write_interim(b"HTTP/1.1 100 Continue\r\n\r\n")
             self._waiter = self._protocol.loop.create_future()
             try:
                 await self._waiter

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from time import perf_counter
 from typing import TYPE_CHECKING, Any
 
 from multidict import CIMultiDict
@@ -145,7 +146,7 @@ class StreamResponse:
             await app.on_response_prepare.send(request, self)
         head = self._serialize_head(request)
         if self._send_head_immediately:
-            request._protocol.write(head)
+            request._writer.write(head)
         else:
             self._head = head
 
@@ -163,11 +164,11 @@ class StreamResponse:
 
     def _serialize_head(self, request: Request) -> bytes:
         head = serialize_head(request.version, self._status, self._reason, self._headers.items())
-        protocol = request._protocol
-        if protocol.tracer.on:
-            protocol.emit(
-                ResponseHead, request.number, self._status, self._reason,
-                tuple(self._headers.items()),
+        tracer = request._protocol.tracer
+        if tracer.on:
+            tracer.emit(
+                ResponseHead(perf_counter(), *request.trace_ids, self._status, self._reason,
+                             tuple(self._headers.items()))
             )  # fmt: skip
         return head
 
@@ -212,7 +213,7 @@ class StreamResponse:
         if self._head is not None:
             data, self._head = self._head + data, None
         if data:
-            request._protocol.write(data)
+            request._writer.write(data)
 
     async def write(self, data: bytes | bytearray | memoryview) -> None:
         if self._request is None:
@@ -222,9 +223,9 @@ class StreamResponse:
         if not isinstance(data, (bytes, bytearray, memoryview)):
             raise TypeError(f"write() takes bytes, got {type(data).__name__}: encode it first")
         self._flush(self._frame(data))
-        protocol = self._request._protocol
-        if protocol.writing_paused:  # the client reads slower than we write: wait
-            await protocol.drain()
+        writer = self._request._writer
+        if writer.paused:  # the client reads slower than we write: wait
+            await writer.drain()
 
     async def write_eof(self, data: bytes = b"") -> None:
         if self._eof_sent:
@@ -236,9 +237,9 @@ class StreamResponse:
             out += b"0\r\n\r\n"  # the last chunk, no trailers
         self._eof_sent = True
         self._flush(out)
-        protocol = self._request._protocol
-        if protocol.writing_paused:  # the client reads slower than we write: wait
-            await protocol.drain()
+        writer = self._request._writer
+        if writer.paused:  # the client reads slower than we write: wait
+            await writer.drain()
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self._status} {self._reason}>"
@@ -329,7 +330,7 @@ class Response(StreamResponse):
         body = b"" if self._empty_body else self._body or b""  # Rule 3
         self.body_length = len(body)
         self._eof_sent = True
-        request._protocol.write_soon(head + body)
+        request._writer.write_soon(head + body)
         return True
 
     async def write_eof(self, data: bytes = b"") -> None:

@@ -24,6 +24,7 @@ from typing import Any
 from .events import ServerStop, ShutdownPhase, Tracer
 from .framing import Limits
 from .protocol import HttpProtocol
+from .writer import Batch
 
 __all__ = ["Server"]
 
@@ -64,8 +65,8 @@ class Server:
         )
         self._sweep_every = min(1.0, max(0.01, shortest / 4))
         self._sweeper = self.loop.call_later(self._sweep_every, self._sweep)
-        # Connections holding whole answers to send at the start of the loop's next turn.
-        self._to_flush: list[HttpProtocol] = []
+        # Whole answers held by connections, sent at the start of the loop's next turn.
+        self.batch = Batch(self.loop)
 
     def next_connection_id(self) -> int:
         return next(self._connection_ids)
@@ -76,26 +77,6 @@ class Server:
             if connection.deadline is not None and connection.deadline <= now:
                 connection.deadline_passed()
         self._sweeper = self.loop.call_later(self._sweep_every, self._sweep)
-
-    def send_soon(self, connection: HttpProtocol) -> None:
-        """Have `connection.flush()` called at the start of the loop's next turn.
-
-        Each `send` to a client that sleeps waiting for it wakes that client up, and
-        under load the wake-ups cost more than the sends. So answers made in one turn
-        of the loop (one batch of ready sockets) leave together, one after another,
-        at the start of the next turn: microseconds later, and many fewer wake-ups.
-        """
-        if not self._to_flush:
-            self.loop.call_soon(self._send_all)
-        self._to_flush.append(connection)
-
-    def _send_all(self) -> None:
-        connections, self._to_flush = self._to_flush, []
-        for connection in connections:
-            try:
-                connection.flush()
-            except Exception:  # one broken connection must not keep the others' answers
-                logger.exception("sending to %r failed", connection)
 
     def __call__(self) -> HttpProtocol:
         """The protocol factory that `loop.create_server` calls for each connection."""

@@ -1,15 +1,15 @@
-"""A request's way through the application, reported step by step.
+"""What a traced request reports, from the seams of the one path it takes.
 
-`Application._handle` takes this path instead of its own when the app's tracer is on.
-The steps are the same (route, then the middlewares around the handler); each one
-also emits its events: every route tried and the decision, every middleware layer
-entered and left, the handler's start and end. Off, none of this code runs.
+`Application._handle` routes and builds the middleware chain the same way traced or
+not. When the app's tracer is on it passes two observers: `on_try` to the router,
+which sees every route tried, and `observe` to `wrap_handler`, which wraps each layer
+of the chain as it is built, so that entering and leaving it is reported. No step of
+the request is done here; only what happened is told. Off, none of this code runs.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import partial
+from collections.abc import Awaitable, Callable
 from time import perf_counter
 from typing import Any
 
@@ -24,82 +24,87 @@ from .events import (
     error_text,
 )
 from .exceptions import HTTPException
-from .middleware import Middleware
 
-__all__ = ["handle_traced"]
-
-Emit = Callable[..., None]
+__all__ = ["RequestObserver"]
 
 
 def _name(func: Any) -> str:
+    func = getattr(func, "func", func)  # a partial: name what it wraps
     return getattr(func, "__name__", None) or type(func).__name__
 
 
-def _status_of(exc: BaseException) -> int | None:
-    return exc.status if isinstance(exc, HTTPException) else None
+def _status(out: object) -> int | None:
+    """The status a layer passed out: its response's, or its HTTPException's.
+
+    Read with getattr: a middleware that forgot to return its response returns None,
+    and that mistake is the protocol's to report, with a clear TypeError.
+    """
+    if isinstance(out, BaseException) and not isinstance(out, HTTPException):
+        return None
+    return getattr(out, "status", None)
 
 
-async def handle_traced(app: Any, request: Any) -> Any:
-    protocol = request._protocol
-    tracer, conn, number = protocol.tracer, protocol.id, request.number
+class RequestObserver:
+    """Reports one request's way through the router and the middleware chain."""
 
-    def emit(cls: type[Event], *fields: Any) -> None:
-        tracer.emit(cls(perf_counter(), conn, number, *fields))
+    def __init__(self, request: Any) -> None:
+        protocol = request._protocol
+        self.request = request
+        self.tracer, self.conn, self.req = protocol.tracer, protocol.id, request.number
+        self.deepest = -1  # the deepest layer entered so far (to tell short-circuits)
 
-    def on_try(resource: Any, match: Any, methods: set[str]) -> None:
+    def emit(self, cls: type[Event], *fields: Any) -> None:
+        self.tracer.emit(cls(perf_counter(), self.conn, self.req, *fields))
+
+    # --- the router: UrlDispatcher.resolve(request, on_try) -----------------
+
+    def on_try(self, resource: Any, match: Any, methods: set[str]) -> None:
         outcome = "match" if match is not None else "method miss" if methods else "path miss"
         regex = resource.pattern.pattern if resource.pattern is not None else ""
         params = tuple(match.items()) if match is not None else ()
-        emit(RouteTried, request.method, resource.canonical, regex, outcome,
-             tuple(sorted(resource.routes)), params)  # fmt: skip
+        self.emit(RouteTried, self.request.method, resource.canonical, regex, outcome,
+                  tuple(sorted(resource.routes)), params)  # fmt: skip
 
-    match_info = app.router.resolve(request, on_try)
-    request._match_info = match_info
-    miss = match_info.http_exception
-    allowed = tuple(sorted(getattr(miss, "allowed_methods", ()))) if miss is not None else ()
-    emit(RouteDecision, 200 if miss is None else miss.status, _name(match_info.handler),
-         tuple(match_info.items()), allowed)  # fmt: skip
-    handler = _traced_handler(match_info.handler, emit)
-    for depth in reversed(range(len(app._middlewares))):
-        handler = partial(_traced_layer, app._middlewares[depth], depth, handler, emit)
-    return await handler(request)
+    def decided(self, match_info: Any) -> None:
+        miss = match_info.http_exception
+        status = 200 if miss is None else miss.status
+        allowed = tuple(sorted(getattr(miss, "allowed_methods", ()))) if miss else ()
+        self.emit(RouteDecision, status, _name(match_info.handler), tuple(match_info.items()),
+                  allowed)  # fmt: skip
 
+    # --- the chain: wrap_handler(handler, middlewares, observe) -------------
 
-def _traced_handler(handler: Any, emit: Emit) -> Any:
-    async def run(request: Any) -> Any:
-        name = _name(handler)
-        emit(HandlerStart, name)
-        started = perf_counter()
-        try:
-            response = await handler(request)
-        except BaseException as exc:
-            emit(HandlerEnd, name, perf_counter() - started, _status_of(exc), error_text(exc))
-            raise
-        emit(HandlerEnd, name, perf_counter() - started, getattr(response, "status", None), "")
-        return response
+    def observe(
+        self, layer: Callable[[Any], Awaitable[Any]], middleware: Any, depth: int
+    ) -> Callable[[Any], Awaitable[Any]]:
+        """`layer`, reporting when it is entered and left (the handler if no middleware)."""
+        name = _name(layer if middleware is None else middleware)
 
-    return run
+        async def observed(request: Any) -> Any:
+            self.deepest = max(self.deepest, depth)
+            self._enter(name, middleware, depth)
+            started = perf_counter()
+            try:
+                response = await layer(request)
+            except BaseException as exc:
+                self._leave(name, middleware, depth, perf_counter() - started, exc)
+                raise
+            self._leave(name, middleware, depth, perf_counter() - started, response)
+            return response
 
+        return observed
 
-async def _traced_layer(
-    middleware: Middleware, depth: int, inner: Any, emit: Emit, request: Any
-) -> Any:
-    name = _name(middleware)
-    called_next = False
+    def _enter(self, name: str, middleware: Any, depth: int) -> None:
+        if middleware is None:
+            self.emit(HandlerStart, name)
+        else:
+            self.emit(MiddlewareEnter, name, depth)
 
-    async def next_layer(request: Any) -> Any:
-        nonlocal called_next
-        called_next = True
-        return await inner(request)
-
-    emit(MiddlewareEnter, name, depth)
-    started = perf_counter()
-    try:
-        response = await middleware(request, handler=next_layer)
-    except BaseException as exc:
-        elapsed = perf_counter() - started
-        emit(MiddlewareExit, name, depth, elapsed, _status_of(exc), error_text(exc), called_next)
-        raise
-    elapsed = perf_counter() - started
-    emit(MiddlewareExit, name, depth, elapsed, response.status, "", called_next)
-    return response
+    def _leave(self, name: str, middleware: Any, depth: int, elapsed: float, out: Any) -> None:
+        error = error_text(out) if isinstance(out, BaseException) else ""
+        status = _status(out)
+        if middleware is None:
+            self.emit(HandlerEnd, name, elapsed, status, error)
+        else:
+            called_next = self.deepest > depth
+            self.emit(MiddlewareExit, name, depth, elapsed, status, error, called_next)

@@ -115,7 +115,7 @@ async def exchange(
 async def is_closed_by_server(reader: asyncio.StreamReader, timeout: float = 2.0) -> bool:
     try:
         return await asyncio.wait_for(reader.read(1), timeout) == b""
-    except (asyncio.TimeoutError, ConnectionError):
+    except (TimeoutError, ConnectionError):
         return False
 
 

@@ -224,3 +224,46 @@ async def test_a_failing_subscriber_is_dropped_and_the_server_keeps_serving(capl
 def test_events_are_small_frozen_values(cls):
     assert cls.__dataclass_params__.frozen
     assert hasattr(cls, "__slots__")
+
+
+GET_BOB = b"GET /users/bob HTTP/1.1\r\nHost: x\r\n\r\n"
+CHUNKED_POST = (
+    b"POST /upload HTTP/1.1\r\nHost: x\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\n"
+    b"5\r\nhello\r\n1;ext=1\r\n1\r\n0\r\n\r\n"
+)
+
+
+@pytest.mark.parametrize("bytewise", [False, True], ids=["one read", "byte by byte"])
+async def test_parser_events_say_where_their_bytes_are_on_the_connection(bytewise):
+    sent = GET_BOB + CHUNKED_POST  # two requests, pipelined
+    pieces = [sent[i : i + 1] for i in range(len(sent))] if bytewise else [sent]
+    seen = await traced_run(tuple(pieces))
+    parsed = [e for e in seen if isinstance(e, events.ParserCallback) and e.data]
+    assert parsed, "no parser events with data"
+    for event in parsed:
+        for part, offset in zip(event.data, event.offsets, strict=True):
+            if part and not bytewise:
+                assert sent[offset : offset + len(part)] == part, (event.name, part, offset)
+            elif part and offset >= 0:  # one byte at a time, only the last byte is here
+                assert sent[offset : offset + len(part)] == part, (event.name, part, offset)
+    bodies = [(e.offsets[0], e.data[0]) for e in parsed if e.name == "on_body"]
+    start = len(GET_BOB) + CHUNKED_POST.index(b"hello")
+    if not bytewise:
+        assert bodies == [(start, b"hello"), (len(sent) - len(b"\r\n0\r\n\r\n") - 1, b"1")]
+
+
+async def test_the_ruler_of_the_second_of_two_identical_pipelined_requests_marks_its_own_bytes():
+    from inspector.model import Model
+    from inspector.views import ByteRuler
+
+    model = Model()
+    app = build_app()
+    app.tracer.subscribe(model.feed)
+    server = await sketch.serve(app)
+    await exchange(server.port, GET_BOB + GET_BOB, until_closed=False, expect=2)
+    await server.close()
+    first, second = sorted(model.recent, key=lambda trace: trace.req)[:2]
+    assert first.raw == second.raw == GET_BOB + GET_BOB  # both came in the one read
+    [(start, end, name), *_] = ByteRuler(second).spans()
+    assert name == "on_url"
+    assert (start, end) == (len(GET_BOB) + 4, len(GET_BOB) + 4 + len(b"/users/bob"))

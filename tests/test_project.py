@@ -5,12 +5,8 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
-
-try:
-    import tomllib
-except ImportError:  # Python 3.10
-    import tomli as tomllib
 
 ROOT = Path(__file__).parent.parent
 
@@ -88,3 +84,17 @@ def test_the_sources_pass_ruff():
         cwd=ROOT,
     )
     assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_every_step_in_the_architecture_diagram_names_code_that_exists():
+    import importlib
+
+    text = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+    diagram = text.split("```mermaid", 1)[1].split("```", 1)[0]
+    steps = re.findall(r"(\w+)\.py: ([\w.]+)", diagram)
+    assert len(steps) >= 12, steps
+    for module_name, dotted in steps:
+        target = importlib.import_module(f"sketch.{module_name}")
+        for part in dotted.split("."):
+            assert hasattr(target, part), f"docs/architecture.md: {module_name}.py has no {dotted}"
+            target = getattr(target, part)

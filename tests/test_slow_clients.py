@@ -169,7 +169,7 @@ async def test_a_client_that_never_reads_its_responses_does_not_grow_server_memo
         writer.write(GOOD * 2000)
         await asyncio.sleep(0.5)
         [connection] = server.runner.server.connections
-        queued = len(connection._pipeline)
+        queued = len(connection._queue)
         buffered = connection._transport.get_write_buffer_size()
         writer.transport.abort()
     print(f"\nnon-reading client: {queued} requests queued, {buffered} bytes buffered")

@@ -1,0 +1,125 @@
+"""The reader on its own: bytes in, Requests and refusals out, no socket and no loop."""
+
+from __future__ import annotations
+
+import doctest
+
+import pytest
+
+import sketch.reader
+from sketch.events import ParserCallback
+from sketch.framing import Limits, Refusal
+from sketch.reader import ReaderState, RequestReader
+from sketch.request import Request
+
+GET = b"GET /a?x=1 HTTP/1.1\r\nHost: x\r\n\r\n"
+POST = b"POST /b HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello"
+CHUNKED = (
+    b"POST /c HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+    b"3\r\nhel\r\n2\r\nlo\r\n0\r\n\r\n"
+)
+CLOSE = b"GET /d HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+
+
+def feed_all(data: bytes, *, bytewise: bool, reader: RequestReader | None = None) -> list:
+    reader = reader or RequestReader(Limits())
+    pieces = [data[i : i + 1] for i in range(len(data))] if bytewise else [data]
+    results = []
+    for piece in pieces:
+        results += reader.feed(piece)
+    return results
+
+
+def test_the_module_docstring_example_runs():
+    failures, tried = doctest.testmod(sketch.reader)
+    assert tried > 0 and failures == 0
+
+
+@pytest.mark.parametrize("bytewise", [False, True], ids=["whole", "byte by byte"])
+def test_pipelined_requests_come_out_in_order_with_their_bodies(bytewise):
+    results = feed_all(GET + POST + CHUNKED, bytewise=bytewise)
+    assert [type(r) for r in results] == [Request, Request, Request]
+    assert [(r.method, r.raw_path, r.number) for r in results] == [
+        ("GET", "/a?x=1", 1),
+        ("POST", "/b", 2),
+        ("POST", "/c", 3),
+    ]
+    assert all(r.body_complete for r in results)
+    assert [b"".join(r._chunks) for r in results] == [b"", b"hello", b"hello"]
+
+
+def test_a_request_is_handed_out_at_the_end_of_its_head_before_its_body():
+    reader = RequestReader(Limits())
+    [request] = reader.feed(POST[:-3])
+    assert not request.body_complete
+    assert reader.state is ReaderState.BODY and reader.receiving is request
+    assert reader.feed(b"llo") == []
+    assert request.body_complete and reader.receiving is None
+    assert reader.state is ReaderState.IDLE
+
+
+def test_a_split_head_leaves_the_reader_in_a_head():
+    reader = RequestReader(Limits())
+    assert reader.feed(GET[:10]) == []
+    assert reader.state is ReaderState.HEAD
+    [request] = reader.feed(GET[10:])
+    assert request.raw_path == "/a?x=1"
+
+
+def test_nothing_after_a_closing_request_is_read():
+    reader = RequestReader(Limits())
+    [request] = reader.feed(CLOSE + GET)
+    assert request.raw_path == "/d" and not request.keep_alive
+    assert reader.state is ReaderState.STOPPED
+    assert reader.feed(GET) == []
+
+
+@pytest.mark.parametrize(
+    ("raw", "status", "reason"),
+    [
+        (b"GET / HTTP/1.1\r\nHost x\r\n\r\n", 400, "Invalid header"),
+        (b"GET / HTTP/2.0\r\nHost: x\r\n\r\n", 505, "HTTP/2.0 is not supported"),
+        (b"GET / HTTP/1.1\r\n\r\n", 400, "exactly one Host header"),
+        (b"BREW / HTTP/1.1\r\nHost: x\r\n\r\n", 501, "the method BREW is not implemented"),
+        (b"GET /" + b"a" * 8190 + b" HTTP/1.1\r\n\r\n", 414, "longer than 8190 bytes"),
+    ],
+    ids=["bad header", "http/2", "no host", "unknown method", "long target"],
+)
+def test_what_cannot_be_served_is_a_refusal_with_its_status_and_reason(raw, status, reason):
+    reader = RequestReader(Limits())
+    [served] = reader.feed(GET)  # the request before it is served
+    [refusal] = reader.feed(raw + GET)  # and nothing after it
+    assert isinstance(served, Request) and isinstance(refusal, Refusal)
+    results = [refusal]
+    assert results[-1].status == status
+    assert reason in results[-1].reason
+    assert reader.state is ReaderState.STOPPED
+
+
+def test_a_fault_in_a_body_already_handed_out_goes_to_that_request():
+    reader = RequestReader(Limits())
+    head = b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+    [request] = reader.feed(head)
+    assert reader.feed(b"zz\r\n") == []  # not a chunk size
+    assert reader.state is ReaderState.STOPPED
+    assert request._error is not None and request._error.status == 400
+    assert not request.keep_alive
+
+
+def test_a_big_read_is_parsed_from_a_memoryview_without_copies():
+    reader = RequestReader(Limits())
+    data = memoryview(GET * 3)
+    results = reader.feed(data[: len(GET) * 2]) + reader.feed(data[len(GET) * 2 :])
+    assert [r.number for r in results] == [1, 2, 3]
+
+
+def test_traced_callbacks_carry_the_offsets_of_their_bytes():
+    reader = RequestReader(Limits())
+    events = []
+    reader.tracer.subscribe(events.append)
+    reader.feed(GET + GET)
+    urls = [e for e in events if isinstance(e, ParserCallback) and e.name == "on_url"]
+    assert [e.offsets for e in urls] == [(4,), (len(GET) + 4,)]
+    headers = [e for e in events if isinstance(e, ParserCallback) and e.name == "on_header"]
+    second = GET.index(b"Host") + len(GET)
+    assert headers[1].offsets == (second, second + len(b"Host: "))
