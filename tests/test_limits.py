@@ -9,10 +9,11 @@ from __future__ import annotations
 from http import HTTPStatus
 
 import pytest
+from multidict import CIMultiDict
 
 import sketch
 from sketch import web
-from sketch.framing import Limits
+from sketch.framing import Limits, check_head
 
 from .conftest import exchange, parse_responses
 
@@ -32,9 +33,13 @@ def test_the_default_limits_are_aiohttps_sizes_and_our_documented_deadlines():
     assert limits.max_connections is None  # no cap
 
 
-def test_limits_cannot_be_changed_once_made():
+def test_limits_and_refusals_cannot_be_changed_once_made():
     with pytest.raises(AttributeError):
         LIMITS.max_target = 1  # type: ignore[misc]
+    refusal = check_head("2.0", CIMultiDict(Host="x"))
+    assert refusal is not None and refusal.status == 505
+    with pytest.raises(AttributeError):
+        refusal.status = 200  # type: ignore[misc]
 
 
 @pytest.fixture
