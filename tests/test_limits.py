@@ -157,3 +157,36 @@ async def test_an_http11_request_without_host_gets_400_naming_the_rule(server):
     response = await answer(server.port, b"GET / HTTP/1.1\r\n\r\n")
     assert_refused(response, 400)
     assert "exactly one Host" in response.text
+
+
+@pytest.mark.parametrize(
+    ("raw", "body"),
+    [
+        (
+            b"GET / HTTP/1.1\r\n\r\n",
+            "400: Bad Request: an HTTP/1.1 request needs exactly one Host header",
+        ),
+        (
+            b"POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+            "400: Bad Request: Transfer-Encoding is not allowed in an HTTP/1.0 request",
+        ),
+        (
+            b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n",
+            "501: Not Implemented: no transfer coding other than chunked is implemented",
+        ),
+        (
+            b"GET / HTTP/1.1\r\nHost: x\r\nExpect: teapot\r\n\r\n",
+            "417: Expectation Failed: the only expectation supported is 100-continue",
+        ),
+    ],
+)
+async def test_a_refused_head_is_told_which_rule_it_broke(server, raw, body):
+    response = await answer(server.port, raw)
+    assert response.text == body
+
+
+async def test_the_100_continue_expectation_is_matched_in_any_case(server):
+    response = await answer(
+        server.port, b"GET / HTTP/1.1\r\nHost: x\r\nExpect: 100-Continue\r\n\r\n"
+    )
+    assert response.status == 200
