@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 
-.PHONY: test lab bench trace student handouts doctor lint load clean
+.PHONY: test lab bench trace student handouts doctor lint load mutate clean
 
 test: $(VENV)/.test
 	$(PY) -m pytest
@@ -39,6 +39,11 @@ trace: $(VENV)/.test
 # Reliability under load (docs/reliability.md): 100k pipelined requests, memory before/after.
 load: $(VENV)/.test
 	$(PY) bench/load.py
+
+# Mutation testing of the core modules with the fast tests (docs/testing.md); takes minutes.
+# MODULES=sketch/routing.py narrows it; the report goes to build/mutation.txt.
+mutate: $(VENV)/.test
+	$(PY) tests/mutate.py $(MODULES)
 
 lint: $(VENV)/.test
 	$(VENV)/bin/ruff check sketch inspector notebooks tests examples bench

@@ -228,3 +228,21 @@ async def test_run_app_inside_a_running_loop_names_the_notebook_way():
     app = web.Application()
     with pytest.raises(RuntimeError, match=r"await sketch.serve\(app\)"):
         web.run_app(app)
+
+
+async def test_the_middleware_decorator_marks_the_function_as_aiohttp_does_and_returns_it():
+    async def layer(request, handler):
+        return await handler(request)
+
+    assert web.middleware(layer) is layer
+    assert layer.__middleware_version__ == 1  # the marker aiohttp looks for
+
+
+async def test_every_response_carries_the_server_header():
+    async def hello(request):
+        return web.Response(text="hi")
+
+    app = web.Application()
+    app.router.add_get("/", hello)
+    [found, missing] = await get(app, "/", "/nowhere")
+    assert found.headers["Server"] == missing.headers["Server"] == "sketch/0.1"

@@ -7,6 +7,7 @@ import re
 import pytest
 
 from sketch.http import (
+    SERVER_SOFTWARE,
     HeaderInjectionError,
     HttpVersion10,
     HttpVersion11,
@@ -60,3 +61,24 @@ def test_content_type_parsing_splits_parameters():
 def test_a_header_value_that_is_not_a_str_is_written_as_text():
     head = serialize_head(HttpVersion11, 200, "OK", [("X-Count", 3)])  # type: ignore[list-item]
     assert head == b"HTTP/1.1 200 OK\r\nX-Count: 3\r\n\r\n"
+
+
+def test_a_header_injection_error_names_the_field_and_the_character():
+    with pytest.raises(HeaderInjectionError) as refused:
+        serialize_head(
+            HttpVersion11, 200, "OK", [("X-Fine", "a"), ("X-Echo", "a\r\nSet-Cookie: b")]
+        )
+    assert str(refused.value) == "'\\r' in X-Echo: 'a\\r\\nSet-Cookie: b'"
+    with pytest.raises(HeaderInjectionError) as refused:
+        serialize_head(HttpVersion11, 200, "O\nK", [("X-Fine", "a")])
+    assert str(refused.value) == "'\\n' in reason: 'O\\nK'"
+    with pytest.raises(HeaderInjectionError) as refused:
+        serialize_head(HttpVersion11, 200, "OK", [("X-Nul", "a\0b")])
+    assert str(refused.value) == "'\\x00' in X-Nul: 'a\\x00b'"
+
+
+def test_the_server_header_names_sketch_and_its_version():
+    assert SERVER_SOFTWARE == "sketch/0.1"
+    head = bare_response(400, "400: Bad Request").partition(b"\r\n\r\n")[0]
+    assert b"\r\nServer: sketch/0.1\r\n" in head
+    assert b"\r\nContent-Type: text/plain; charset=utf-8\r\n" in head

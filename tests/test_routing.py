@@ -231,3 +231,17 @@ async def test_static_never_serves_outside_its_directory(public, target):
 def test_static_refuses_a_directory_that_does_not_exist(tmp_path):
     with pytest.raises(ValueError, match="does not exist"):
         UrlDispatcher().add_static("/s", tmp_path / "nope")
+
+
+async def test_a_method_given_in_lower_case_is_routed_in_upper_case():
+    router = UrlDispatcher()
+    route = router.add_route("get", "/x", handler)
+    assert route.method == "GET"
+    assert resolve(router, "GET", "/x").handler is handler
+    app = web.Application()
+    app.router.add_route("post", "/x", handler)
+    async with await sketch.serve(app) as server:
+        received = await exchange(
+            server.port, b"POST /x HTTP/1.1\r\nHost: x\r\n\r\n", until_closed=False
+        )
+    assert [r.status for r in parse_responses(received)] == [200]
