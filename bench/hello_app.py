@@ -1,7 +1,10 @@
 """The benchmark apps, on sketch or on aiohttp: `python bench/hello_app.py sketch 8080`.
 
 Frameworks: sketch, sketch-uvloop, sketch-recording (the inspector's model fed every
-event), sketch-live (that, plus a dashboard redrawn four times a second), aiohttp.
+event), sketch-live (that, plus a dashboard redrawn four times a second), aiohttp, and
+the peers on uvicorn (httptools parser, asyncio loop, no access log): starlette, and
+asgi, a bare ASGI callable that answers every path: the floor under every framework
+that runs on uvicorn.
 
 - `/` answers "Hello, World!" (the hello benchmark);
 - `/users/{name}` goes through two middlewares (the routed benchmark).
@@ -33,6 +36,59 @@ def make_app(web):
     app.router.add_get("/", hello)
     app.router.add_get("/users/{name}", user)
     return app
+
+
+def make_starlette_app():
+    """The same two routes and two middlewares, in Starlette's idiom (pure ASGI
+    middlewares: its BaseHTTPMiddleware would be slower, and users are told so)."""
+    from starlette.applications import Starlette
+    from starlette.middleware import Middleware
+    from starlette.responses import PlainTextResponse
+    from starlette.routing import Route
+
+    class AddHeader:
+        def __init__(self, app):
+            self.app = app
+
+        async def __call__(self, scope, receive, send):
+            async def send_with_header(message):
+                if message["type"] == "http.response.start":
+                    message["headers"] = [*message.get("headers", []), (b"x-bench", b"1")]
+                await send(message)
+
+            await self.app(scope, receive, send_with_header)
+
+    class Passthrough:
+        def __init__(self, app):
+            self.app = app
+
+        async def __call__(self, scope, receive, send):
+            await self.app(scope, receive, send)
+
+    async def hello(request):
+        return PlainTextResponse("Hello, World!")
+
+    async def user(request):
+        return PlainTextResponse("Hello, " + request.path_params["name"])
+
+    return Starlette(
+        routes=[Route("/", hello), Route("/users/{name}", user)],
+        middleware=[Middleware(AddHeader), Middleware(Passthrough)],
+    )
+
+
+async def bare_asgi(scope, receive, send):
+    """No framework at all: what uvicorn alone costs."""
+    if scope["type"] != "http":
+        return
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 200,
+            "headers": [(b"content-type", b"text/plain; charset=utf-8")],
+        }
+    )
+    await send({"type": "http.response.body", "body": b"Hello, World!"})
 
 
 def attach_inspector(app, live: bool) -> None:
@@ -70,6 +126,13 @@ def attach_inspector(app, live: bool) -> None:
 
 def main() -> None:
     framework, port = sys.argv[1], int(sys.argv[2])
+    if framework in ("starlette", "asgi"):
+        import uvicorn
+
+        app = make_starlette_app() if framework == "starlette" else bare_asgi
+        uvicorn.run(app, host="127.0.0.1", port=port, http="httptools", loop="asyncio",
+                    access_log=False, log_level="warning", lifespan="off")  # fmt: skip
+        return
     if framework == "sketch-uvloop":  # scripts may use uvloop; notebooks never do
         import asyncio
 

@@ -1,4 +1,4 @@
-"""Throughput side by side: sketch, aiohttp and the bare-protocol ceiling, from one run.
+"""Throughput side by side: sketch, aiohttp, Starlette, a bare ASGI app and the bare-protocol ceiling.
 
     python bench/run.py [--duration 5] [--rounds 3] [--connections 50]
 
@@ -43,8 +43,11 @@ def targets(with_uvloop: bool) -> list[Target]:
         Target("ceiling (bare httptools protocol)", [py, str(HERE / "ceiling.py"), "{port}"], "/"),
         Target("sketch hello", [py, app, "sketch", "{port}"], "/"),
         Target("aiohttp hello", [py, app, "aiohttp", "{port}"], "/"),
+        Target("starlette hello (uvicorn)", [py, app, "starlette", "{port}"], "/"),
+        Target("bare ASGI hello (uvicorn)", [py, app, "asgi", "{port}"], "/"),
         Target("sketch routed+2 middlewares", [py, app, "sketch", "{port}"], "/users/bob"),
         Target("aiohttp routed+2 middlewares", [py, app, "aiohttp", "{port}"], "/users/bob"),
+        Target("starlette routed+2 middlewares", [py, app, "starlette", "{port}"], "/users/bob"),
     ]
     found += [
         Target("sketch hello, inspector recording", [py, app, "sketch-recording", "{port}"], "/"),
@@ -134,16 +137,24 @@ def report(found: list[Target]) -> None:
             f"{statistics.median(t.p50):>8.2f} {statistics.median(t.p99):>8.2f}   {runs}"
         )
     hello = median("sketch hello") / median("aiohttp hello")
+    asgi = median("sketch hello") / median("bare ASGI hello (uvicorn)")
+    starlette = median("sketch hello") / median("starlette hello (uvicorn)")
     ceiling = median("sketch hello") / median("ceiling (bare httptools protocol)")
     routed = median("sketch routed+2 middlewares") / median("aiohttp routed+2 middlewares")
+    routed_starlette = median("sketch routed+2 middlewares") / median(
+        "starlette routed+2 middlewares"
+    )
     p99 = statistics.median(by_name["sketch hello"].p99) / statistics.median(
         by_name["aiohttp hello"].p99
     )
-    print()
-    print(f"hello:  sketch / aiohttp = {hello:.2f}x   (target >= 3.0x)")
-    print(f"hello:  sketch / ceiling = {ceiling:.2f}x   (target >= 0.45x)")
-    print(f"routed: sketch / aiohttp = {routed:.2f}x   (target >= 3.0x)")
-    print(f"p99:    sketch / aiohttp = {p99:.2f}x   (target <= 1.0x)")
+    print(f"\nPython {sys.version.split()[0]}")
+    print(f"hello:  sketch / aiohttp   = {hello:.2f}x   (target >= 1.5x)")
+    print(f"hello:  sketch / bare ASGI = {asgi:.2f}x   (target >= 1.25x)")
+    print(f"hello:  sketch / starlette = {starlette:.2f}x")
+    print(f"hello:  sketch / ceiling   = {ceiling:.2f}x")
+    print(f"routed: sketch / aiohttp   = {routed:.2f}x   (target >= 1.5x)")
+    print(f"routed: sketch / starlette = {routed_starlette:.2f}x")
+    print(f"p99:    sketch / aiohttp   = {p99:.2f}x   (target <= 1.0x)")
     recording = median("sketch hello, inspector recording") / median("sketch hello")
     live = median("sketch hello, inspector live view") / median("sketch hello")
     print(f"tracing: recording / untraced = {recording:.2f}x   (target >= 0.50x)")

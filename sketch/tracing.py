@@ -68,7 +68,7 @@ class RequestObserver:
     def decided(self, match_info: Any) -> None:
         miss = match_info.http_exception
         status = 200 if miss is None else miss.status
-        allowed = tuple(sorted(getattr(miss, "allowed_methods", ()))) if miss else ()
+        allowed = tuple(sorted(getattr(miss, "allowed_methods", ()))) if miss is not None else ()
         self.emit(RouteDecision, status, _name(match_info.handler), tuple(match_info.items()),
                   allowed)  # fmt: skip
 

@@ -46,6 +46,8 @@ DEFAULT_MODULES = [
     "sketch/http.py",
     "sketch/response.py",
     "sketch/reader.py",
+    "sketch/protocol.py",
+    "sketch/writer.py",
 ]
 # The slow tests stay out: notebooks, benchmarks, hypothesis runs, the inspector and the
 # examples (subprocesses), and the project checks (ruff would "kill" a mutant that only

@@ -387,3 +387,44 @@ async def test_a_response_the_handler_sent_itself_is_sent_once():
     responses = parse_responses(bytes(transport.written))
     assert [(r.status, r.text) for r in responses] == [(200, "hi"), (200, "hi")]
     assert bytes(transport.written).count(b"HTTP/1.1 200 OK") == 2
+
+
+async def test_the_connection_moves_through_its_phases_in_order():
+    from sketch.protocol import Phase
+
+    gate = asyncio.Event()
+
+    async def gated(request):
+        await gate.wait()
+        return web.Response(text="ok")
+
+    protocol, transport, _ = connect(gated)
+    assert protocol.phase is Phase.IDLE
+    protocol.data_received(GET[:10])
+    assert protocol.phase is Phase.READING
+    protocol.data_received(GET[10:])
+    assert protocol.phase is Phase.ANSWERING
+    gate.set()
+    await settle(protocol)
+    assert protocol.phase is Phase.IDLE
+    await feed(protocol, GET_CLOSE)
+    assert protocol.phase is Phase.CLOSING and transport.closed
+    protocol.connection_lost(None)
+    assert protocol.phase is Phase.CLOSED
+
+
+async def test_more_bytes_of_a_head_do_not_push_back_its_deadline():
+    protocol, transport, _ = connect(head_timeout=10)
+    protocol.data_received(GET[:5])
+    deadline = protocol.deadline
+    protocol.data_received(GET[5:10])
+    assert deadline is not None and protocol.deadline == deadline
+
+
+async def test_a_phase_change_the_table_does_not_allow_is_an_error():
+    from sketch.protocol import Phase
+
+    protocol, _, _ = connect()
+    protocol.connection_lost(None)
+    with pytest.raises(RuntimeError, match="cannot go from Phase.CLOSED to Phase.ANSWERING"):
+        protocol._to(Phase.ANSWERING)
