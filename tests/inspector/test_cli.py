@@ -16,11 +16,18 @@ ROOT = Path(__file__).parent.parent.parent
 ENV = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONPATH": str(ROOT)}
 
 
-def start_serve(*extra: str) -> tuple[subprocess.Popen, int, str]:
-    """Start `serve` on a free port; return the process, the port, and what it printed."""
+def start_serve(*extra: str, signal_handlers: bool = True) -> tuple[subprocess.Popen, int, str]:
+    """Start `serve` on a free port; return the process, the port, and what it printed.
+
+    Without `signal_handlers`, the loop cannot install any, as on Windows.
+    """
+    wrapper = (
+        [] if signal_handlers else [str(ROOT / "tests" / "apps" / "without_signal_handlers.py")]
+    )
     process = subprocess.Popen(
         [
             sys.executable,
+            *wrapper,
             "-m",
             "inspector",
             "serve",
@@ -91,6 +98,21 @@ def test_serve_prints_a_plain_log_naming_every_stage_and_hook(tmp_path):
     assert "GET /users/1 -> 200" in replay.stdout
     assert "routes tried for DELETE /users/1" in replay.stdout
     assert "lifecycle timeline" in replay.stdout
+
+
+def test_serve_without_signal_handlers_as_on_windows_stops_gracefully_on_ctrl_c():
+    process, port, before = start_serve("--plain", signal_handlers=False)
+    with httpx.Client(base_url=f"http://127.0.0.1:{port}") as client:
+        assert client.get("/users/1").status_code == 200  # it serves
+    process.send_signal(signal.SIGINT)  # Ctrl-C through Python's own handler
+    out, err = process.communicate(timeout=15)
+    out = before + out
+    assert process.returncode == 0, err
+    assert "Traceback" not in err, err
+    assert "GET /users/1 -> 200 in" in out
+    assert out.count("hook on_startup load_users") == 1
+    assert out.count("hook on_shutdown say_goodbye") == 1
+    assert "shutdown: drain" in out
 
 
 def test_serve_says_what_is_wrong_with_the_app_argument():
