@@ -4,7 +4,10 @@
 - each notebook draws at least one inspector view;
 - full edition: every exercise check passes;
 - learner edition (solutions replaced by stubs): every check says "not yet", so no
-  check can pass without the learner's work, and the notebook still runs to the end.
+  check can pass without the learner's work, and the notebook still runs to the end;
+- the full edition runs with HTTP_PROXY, HTTPS_PROXY and ALL_PROXY naming a closed port
+  (as on a managed laptop), the learner edition without: the notebooks' clients reach
+  the kernel's own servers directly either way.
 """
 
 from __future__ import annotations
@@ -51,6 +54,18 @@ def test_committed_notebooks_carry_no_outputs(path):
             assert cell.outputs == [] and cell.execution_count is None, cell.source[:60]
 
 
+@pytest.mark.parametrize("path", PATHS, ids=[p.stem for p in PATHS])
+def test_notebooks_make_their_clients_with_loopback_client(path):
+    """A bare httpx.AsyncClient obeys proxy settings and never reaches the kernel's server."""
+    notebook = nbformat.read(path, as_version=4)
+    for cell in notebook.cells:
+        if cell.cell_type == "code":
+            assert "AsyncClient(" not in cell.source, (
+                f"{path.name}: make clients with checks.loopback_client, not httpx.AsyncClient: "
+                + cell.source[:60]
+            )
+
+
 def _lines(notebook, prefix: str) -> list[str]:
     found = []
     for cell in notebook.cells:
@@ -63,7 +78,9 @@ def _lines(notebook, prefix: str) -> list[str]:
 @pytest.mark.timeout(120)
 @pytest.mark.parametrize("edition", ["full", "learner"])
 @pytest.mark.parametrize("path", PATHS, ids=[p.stem for p in PATHS])
-def test_the_notebook_runs_top_to_bottom(path, edition):
+def test_the_notebook_runs_top_to_bottom(path, edition, request):
+    if edition == "full":
+        request.getfixturevalue("behind_a_closed_proxy")
     notebook = nbformat.read(path, as_version=4)
     if edition == "learner":
         notebook = learner_edition(notebook)
