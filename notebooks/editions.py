@@ -65,7 +65,9 @@ def _student(outdir: Path) -> None:
     for path in notebooks():
         nbformat.write(learner_edition(nbformat.read(path, as_version=4)), outdir / path.name)
         print(f"learner edition: {outdir / path.name}")
-    (outdir / "checks.py").write_text((HERE / "checks.py").read_text())
+    (outdir / "checks.py").write_text(
+        (HERE / "checks.py").read_text(encoding="utf-8"), encoding="utf-8"
+    )
 
 
 def _handouts(outdir: Path, paths: list[Path] | None = None) -> None:

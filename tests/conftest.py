@@ -16,6 +16,10 @@ from dataclasses import dataclass, field
 import httptools
 import pytest
 
+# Child processes (the CLI, the doctor, run_app's apps) write UTF-8 to the pipes the tests
+# read as UTF-8, on Windows too, where a pipe's default encoding is the ANSI code page.
+os.environ.setdefault("PYTHONIOENCODING", "utf-8")
+
 PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY")
 for _name in PROXY_VARIABLES:
     os.environ.pop(_name, None)

@@ -127,8 +127,8 @@ def test_handouts_are_executed_html_of_both_editions(tmp_path):
     from editions import _handouts
 
     _handouts(tmp_path, PATHS[:1])
-    full = (tmp_path / "full" / "00_start_here.html").read_text()
-    learner = (tmp_path / "learner" / "00_start_here.html").read_text()
+    full = (tmp_path / "full" / "00_start_here.html").read_text(encoding="utf-8")
+    learner = (tmp_path / "learner" / "00_start_here.html").read_text(encoding="utf-8")
     assert "passed: the server greeted you" in full
     assert "not yet: the server greeted you" in learner
     assert "sketch-inspector" in full
@@ -139,7 +139,10 @@ def test_the_doctor_says_this_machine_is_ready():
     import subprocess
 
     result = subprocess.run(
-        [sys.executable, str(NOTEBOOKS / "doctor.py")], capture_output=True, text=True, timeout=100
+        [sys.executable, str(NOTEBOOKS / "doctor.py")],
+        capture_output=True,
+        encoding="utf-8",
+        timeout=100,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "a kernel started and served a request through sketch" in result.stdout

@@ -40,7 +40,7 @@ def start_serve(*extra: str, signal_handlers: bool = True) -> tuple[subprocess.P
         env=ENV,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
-        text=True,
+        encoding="utf-8",
     )
     deadline = time.monotonic() + 15
     lines = []
@@ -91,7 +91,7 @@ def test_serve_prints_a_plain_log_naming_every_stage_and_hook(tmp_path):
         cwd=ROOT,
         env=ENV,
         capture_output=True,
-        text=True,
+        encoding="utf-8",
         timeout=30,
     )
     assert replay.returncode == 0, replay.stderr
@@ -121,7 +121,7 @@ def test_serve_says_what_is_wrong_with_the_app_argument():
         cwd=ROOT,
         env=ENV,
         capture_output=True,
-        text=True,
+        encoding="utf-8",
         timeout=30,
     )
     assert result.returncode == 2
@@ -138,7 +138,7 @@ def test_the_demo_shows_every_view_in_seconds():
         cwd=ROOT,
         env=ENV,
         capture_output=True,
-        text=True,
+        encoding="utf-8",
         timeout=60,
     )
     took = time.monotonic() - started
