@@ -134,20 +134,6 @@ def test_handouts_are_executed_html_of_both_editions(tmp_path):
     assert "sketch-inspector" in full
 
 
-@pytest.mark.timeout(120)
-def test_the_doctor_says_this_machine_is_ready():
-    import subprocess
-
-    result = subprocess.run(
-        [sys.executable, str(NOTEBOOKS / "doctor.py")],
-        capture_output=True,
-        encoding="utf-8",
-        timeout=100,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "a kernel started and served a request through sketch" in result.stdout
-
-
 WRONG = {
     "06_middlewares": (
         "from sketch import web\n\n"
