@@ -1,7 +1,7 @@
 """The course's two editions, and the handouts made from them.
 
-    python notebooks/editions.py student OUTDIR     # the learner edition
-    python notebooks/editions.py handouts OUTDIR    # both editions, executed, as HTML
+    python -m notebooks.editions student OUTDIR     # the learner edition
+    python -m notebooks.editions handouts OUTDIR    # both editions, executed, as HTML
 
 A solution cell carries the tag `solution` and, in its metadata, the task in words and
 the names it defines: `{"sketch": {"task": "...", "defines": ["timing"]}}`. In the

@@ -166,3 +166,35 @@ def test_no_posix_only_paths_outside_code_that_is_linux_only():
                 if isinstance(first, ast.Constant) and re.match(r"/(tmp|proc)/", first.value):
                     found.append(f"{name}:{node.lineno}")
     assert found == [], "use tempfile / pathlib, or say why it is Linux-only: " + ", ".join(found)
+
+
+def _without_make_rows() -> dict[str, str]:
+    """{'test': 'python -m pytest', ...} from the README's "Without make" table."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert "\n## Without make\n" in readme, "README.md has no 'Without make' section"
+    section = readme.split("\n## Without make\n", 1)[1].split("\n## ", 1)[0]
+    return dict(re.findall(r"^\| `make ([\w-]+)` \| (.+) \|$", section, re.M))
+
+
+def test_every_make_target_has_its_plain_command_in_the_readme():
+    """Windows and conda have no make: the README's table keeps pace with the Makefile."""
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    targets = re.findall(r"^([a-z][\w-]*):", makefile, re.M)
+    phony = makefile.split(".PHONY:", 1)[1].split("\n", 1)[0].split()
+    assert sorted(targets) == sorted(phony)
+    rows = _without_make_rows()
+    assert sorted(rows) == sorted(targets), "README.md, Without make: one row per make target"
+    assert all(command.strip() for command in rows.values())
+
+
+def test_the_plain_commands_name_modules_and_files_that_exist():
+    import importlib.util
+
+    for target, cell in _without_make_rows().items():
+        for command in re.findall(r"`([^`]+)`", cell):
+            module = re.match(r"python -m ([\w.]+)", command)
+            script = re.match(r"python ([\w/]+\.py)", command)
+            if module and module.group(1) != "pip":
+                assert importlib.util.find_spec(module.group(1)), f"make {target}: {command}"
+            elif script:
+                assert (ROOT / script.group(1)).is_file(), f"make {target}: {command}"
