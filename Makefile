@@ -1,4 +1,5 @@
 # The project's commands. Each creates .venv on first use and installs what it needs.
+# Without make (Windows, conda): README.md, "Without make", gives each as a plain command.
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
@@ -24,13 +25,14 @@ $(VENV)/.bench: pyproject.toml | $(VENV)/bin/python
 
 # Workshops: the learner edition, executed HTML handouts of both editions, a readiness check.
 student: $(VENV)/.test
-	$(PY) notebooks/editions.py student build/student
+	$(PY) -m notebooks.editions student build/student
 
 handouts: $(VENV)/.test
-	$(PY) notebooks/editions.py handouts build/handouts
+	$(PY) -m notebooks.editions handouts build/handouts
 
-doctor: $(VENV)/.test
-	$(PY) notebooks/doctor.py
+# What an attendee runs before the day: the lab set-up, then every check (notebooks/doctor.py).
+doctor: $(VENV)/.lab
+	$(PY) -m notebooks.doctor
 
 # A scripted tour of every inspector view, in a few seconds.
 trace: $(VENV)/.test

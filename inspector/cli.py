@@ -6,7 +6,8 @@
 
 On a terminal, `serve` shows a live dashboard and the latest request's tree; when
 stdout is not a terminal (a pipe, a log file, CI) it prints each request's tree as it
-finishes, and each hook and shutdown phase as it happens. Ctrl-C shuts down gracefully.
+finishes, and each hook and shutdown phase as it happens. Ctrl-C shuts down gracefully,
+on Windows too (where the loop has no signal handlers).
 """
 
 from __future__ import annotations
@@ -108,26 +109,45 @@ async def serve(spec: str, host: str, port: int, record: str | None, live: bool 
     if plain is not None:
         app.tracer.subscribe(_plain_printer(plain))
         model.listeners.append(lambda trace: plain.print(RequestTree(trace)))
-    loop = asyncio.get_running_loop()
     stop = asyncio.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+    handlers = _add_signal_handlers(asyncio.get_running_loop(), stop.set)
     runner = web.AppRunner(app)
     try:
         await runner.setup()
         site = web.TCPSite(runner, host, port)
         await site.start()
         print(f"======== Running on {site.name} ========\n(Press CTRL+C to quit)", flush=True)
-        if live:
-            await _live_until(stop, model, console)
-        else:
-            await stop.wait()
+        try:
+            if live:
+                await _live_until(stop, model, console)
+            else:
+                await stop.wait()
+        except asyncio.CancelledError:
+            if handlers:
+                raise
+            # No signal handlers (Windows): asyncio.run turned Ctrl-C into this
+            # cancellation. It means stop: shut down gracefully below, then return.
+            asyncio.current_task().uncancel()  # type: ignore[union-attr]
     finally:
         await runner.cleanup()
         if recorder is not None:
             recorder.close()
         if live:
             console.print(Timeline(model.server, list(model.recent)[-10:]))
+
+
+def _add_signal_handlers(loop: asyncio.AbstractEventLoop, callback: Any) -> bool:
+    """SIGINT and SIGTERM call `callback`; False where the loop cannot (Windows).
+
+    Without handlers, Ctrl-C reaches the program as asyncio.run delivers it: the main
+    task is cancelled (or KeyboardInterrupt is raised), and serve() stops on that.
+    """
+    try:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, callback)
+    except NotImplementedError:
+        return False
+    return True
 
 
 async def _live_until(stop: asyncio.Event, model: Model, console: Console) -> None:
@@ -177,9 +197,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         if args.command == "serve":
-            asyncio.run(
-                serve(args.app, args.host, args.port, args.record, False if args.plain else None)
-            )
+            try:
+                asyncio.run(
+                    serve(
+                        args.app, args.host, args.port, args.record, False if args.plain else None
+                    )
+                )
+            except KeyboardInterrupt:  # Ctrl-C where the loop has no signal handlers
+                pass
         elif args.command == "replay":
             replay(args.file, args.view)
         else:

@@ -1,5 +1,8 @@
 """Exercise checks for the course notebooks: real requests, plain-words verdicts.
 
+Also the notebooks' HTTP client, `loopback_client()`: an httpx.AsyncClient that goes
+straight to the kernel's own servers on 127.0.0.1, whatever proxy settings say.
+
 A check never raises a bare AssertionError at a learner. It prints one line:
 
     ✔ passed: <what was checked>
@@ -16,9 +19,24 @@ import inspect
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import httpx
+
 PASSED, NOT_YET, FAILED = "✔ passed:", "… not yet:", "✘ failed:"
 
-__all__ = ["check", "PASSED", "NOT_YET", "FAILED", "Problem"]
+__all__ = ["check", "PASSED", "NOT_YET", "FAILED", "Problem", "loopback_client"]
+
+
+def loopback_client(base_url: object = "", **kwargs: Any) -> httpx.AsyncClient:
+    """An httpx.AsyncClient for the notebook's own servers, never through a proxy.
+
+    Managed laptops often set HTTP_PROXY / HTTPS_PROXY / ALL_PROXY (or a system proxy,
+    which httpx reads on Windows and macOS) without NO_PROXY; httpx would then send the
+    requests for 127.0.0.1 to the proxy, which cannot reach this kernel. The course
+    only talks to servers on this machine, so the client ignores those settings
+    (`trust_env=False`). `base_url` may be a yarl URL such as `server.url`.
+    """
+    kwargs.setdefault("trust_env", False)
+    return httpx.AsyncClient(base_url=str(base_url), **kwargs)
 
 
 class Problem(Exception):

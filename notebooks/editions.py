@@ -1,7 +1,7 @@
 """The course's two editions, and the handouts made from them.
 
-    python notebooks/editions.py student OUTDIR     # the learner edition
-    python notebooks/editions.py handouts OUTDIR    # both editions, executed, as HTML
+    python -m notebooks.editions student OUTDIR     # the learner edition
+    python -m notebooks.editions handouts OUTDIR    # both editions, executed, as HTML
 
 A solution cell carries the tag `solution` and, in its metadata, the task in words and
 the names it defines: `{"sketch": {"task": "...", "defines": ["timing"]}}`. In the
@@ -65,7 +65,9 @@ def _student(outdir: Path) -> None:
     for path in notebooks():
         nbformat.write(learner_edition(nbformat.read(path, as_version=4)), outdir / path.name)
         print(f"learner edition: {outdir / path.name}")
-    (outdir / "checks.py").write_text((HERE / "checks.py").read_text())
+    (outdir / "checks.py").write_text(
+        (HERE / "checks.py").read_text(encoding="utf-8"), encoding="utf-8"
+    )
 
 
 def _handouts(outdir: Path, paths: list[Path] | None = None) -> None:

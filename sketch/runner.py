@@ -5,7 +5,8 @@
   (a notebook's, a test's).
 - `await serve(app, port=0)`: the same in one call, returning an object with `.url`.
 - `run_app(app)`: for scripts. Owns the loop, blocks until SIGINT or SIGTERM, then
-  shuts down gracefully and returns, so the process exits 0.
+  shuts down gracefully and returns, so the process exits 0. Where the loop cannot
+  install signal handlers (Windows), Ctrl-C does the same through asyncio.run.
 
 Startup runs the app's hooks and freezes it; cleanup stops the sites, closes idle
 connections, runs on_shutdown, waits for in-flight requests (`shutdown_timeout`), then
@@ -282,7 +283,29 @@ def run_app(
         if asyncio.iscoroutine(app):
             app.close()  # don't leave a "never awaited" warning behind the real error
         raise RuntimeError(_IN_A_LOOP)
-    asyncio.run(_run_app(app, host, port, shutdown_timeout, print, handle_signals, limits))
+    try:
+        asyncio.run(_run_app(app, host, port, shutdown_timeout, print, handle_signals, limits))
+    except KeyboardInterrupt:
+        # Where the loop has no signal handlers (Windows), a Ctrl-C that asyncio.run
+        # turned into KeyboardInterrupt after the graceful shutdown: done, as in aiohttp.
+        pass
+
+
+def _add_signal_handlers(
+    loop: asyncio.AbstractEventLoop, signals: tuple[int, ...], callback: Callable[[], Any]
+) -> bool:
+    """Install `callback` for each signal; False where the platform cannot.
+
+    Windows' event loops have no add_signal_handler (NotImplementedError). There Ctrl-C
+    arrives the way Python delivers it: asyncio.run cancels the main task (or raises
+    KeyboardInterrupt), and _run_app treats that cancellation as the signal to stop.
+    """
+    try:
+        for sig in signals:
+            loop.add_signal_handler(sig, callback)
+    except NotImplementedError:
+        return False
+    return True
 
 
 async def _run_app(
@@ -299,9 +322,9 @@ async def _run_app(
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     main = asyncio.current_task()
-    signals = (signal.SIGINT, signal.SIGTERM) if handle_signals else ()
-    for sig in signals:
-        loop.add_signal_handler(sig, stop.set)
+    signals: tuple[int, ...] = (signal.SIGINT, signal.SIGTERM) if handle_signals else ()
+    if not _add_signal_handlers(loop, signals, stop.set):
+        signals = ()  # Windows: Ctrl-C cancels this task instead (see below)
     runner = AppRunner(app, shutdown_timeout=shutdown_timeout, **limits)
     try:
         await runner.setup()
@@ -309,7 +332,15 @@ async def _run_app(
         await site.start()
         if print is not None:
             print(f"======== Running on {site.name} ========\n(Press CTRL+C to quit)")
-        await stop.wait()
+        try:
+            await stop.wait()
+        except asyncio.CancelledError:
+            if signals or not handle_signals:
+                raise
+            # No signal handlers (Windows): asyncio.run turned Ctrl-C into this
+            # cancellation. Take it as the signal to stop: shut down gracefully below,
+            # and return normally. A second Ctrl-C raises KeyboardInterrupt: stop now.
+            main.uncancel()  # type: ignore[union-attr]
     finally:
         # A second Ctrl-C during the graceful shutdown means: stop now.
         for sig in signals:

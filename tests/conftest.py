@@ -1,11 +1,42 @@
-"""Shared helpers: a raw HTTP/1.1 client over real loopback sockets, and an in-memory transport."""
+"""Shared helpers: a raw HTTP/1.1 client over real loopback sockets, and an in-memory transport.
+
+The suite talks to servers on 127.0.0.1 only, so the proxy settings of the machine it
+runs on (managed laptops often set them) are taken out of its environment. A test that
+is about proxies sets them itself: the `behind_a_closed_proxy` fixture.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import os
+import socket
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import httptools
+import pytest
+
+# Child processes (the CLI, the doctor, run_app's apps) write UTF-8 to the pipes the tests
+# read as UTF-8, on Windows too, where a pipe's default encoding is the ANSI code page.
+os.environ.setdefault("PYTHONIOENCODING", "utf-8")
+
+PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY")
+for _name in PROXY_VARIABLES:
+    os.environ.pop(_name, None)
+    os.environ.pop(_name.lower(), None)
+
+
+@pytest.fixture
+def behind_a_closed_proxy(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """HTTP_PROXY, HTTPS_PROXY and ALL_PROXY name a local port where nothing listens;
+    no NO_PROXY. A client that obeys them fails with "All connection attempts failed".
+    Subprocesses (a Jupyter kernel, the doctor) started meanwhile inherit them."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))  # bound and never listening: every connection is refused
+        url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+        for name in PROXY_VARIABLES[:3]:
+            monkeypatch.setenv(name, url)
+        yield url
 
 
 @dataclass

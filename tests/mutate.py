@@ -313,7 +313,7 @@ def read_equivalents(path: Path) -> dict[tuple[str, str, str], str]:
     known: dict[tuple[str, str, str], str] = {}
     if not path.exists():
         return known
-    for block in path.read_text().split("\n\n"):
+    for block in path.read_text(encoding="utf-8").split("\n\n"):
         lines = [line for line in block.strip().splitlines() if not line.startswith("#")]
         if not lines:
             continue
@@ -377,14 +377,14 @@ def run(mutants: list[Mutant], jobs: int, timeout: float, progress) -> None:
         def one(mutant: Mutant) -> Mutant:
             copy = copies.get()
             target = copy / mutant.path
-            original = target.read_text()
+            original = target.read_text(encoding="utf-8")
             try:
-                target.write_text(mutant.source)
+                target.write_text(mutant.source, encoding="utf-8")
                 mutant.status, mutant.seconds = _pytest(
                     copy, fast_tests(copy, mutant.path), timeout
                 )
             finally:
-                target.write_text(original)
+                target.write_text(original, encoding="utf-8")
                 copies.put(copy)
             return mutant
 
@@ -453,7 +453,7 @@ def main(argv: list[str] | None = None) -> int:
     mutants = [
         m
         for module in modules
-        for m in find_mutants(module, (ROOT / module).read_text())
+        for m in find_mutants(module, (ROOT / module).read_text(encoding="utf-8"))
         if args.line is None or m.line == args.line
     ]
     seen = set()
@@ -466,7 +466,9 @@ def main(argv: list[str] | None = None) -> int:
     results = out.with_suffix(".json")
     if args.again and results.exists():
         # Tests were added, the code is unchanged: a kill stays a kill.
-        previous = {tuple(r["key"]): r["status"] for r in json.loads(results.read_text())}
+        previous = {
+            tuple(r["key"]): r["status"] for r in json.loads(results.read_text(encoding="utf-8"))
+        }
         for m in mutants:
             if m.status != "equivalent" and previous.get(m.key) in ("killed", "timeout"):
                 m.status = previous[m.key]
@@ -498,8 +500,11 @@ def main(argv: list[str] | None = None) -> int:
     command = "python tests/mutate.py " + " ".join(modules)
     text = report(mutants, modules, stale, command)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(text)
-    results.write_text(json.dumps([{"key": m.key, "status": m.status} for m in mutants], indent=0))
+    out.write_text(text, encoding="utf-8")
+    results.write_text(
+        json.dumps([{"key": m.key, "status": m.status} for m in mutants], indent=0),
+        encoding="utf-8",
+    )
     print()
     print(text.split("\nsurviving mutants")[0])
     survivors = [m for m in mutants if m.status == "survived"]

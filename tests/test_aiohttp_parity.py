@@ -238,8 +238,8 @@ COMPARED_HEADERS = (
 def static_dir(tmp_path: Path) -> Path:
     public = tmp_path / "public"
     public.mkdir()
-    (public / "hello.txt").write_text("static hello\n")
-    (tmp_path / "secret.txt").write_text("never served")
+    (public / "hello.txt").write_text("static hello\n", encoding="utf-8")
+    (tmp_path / "secret.txt").write_text("never served", encoding="utf-8")
     return public
 
 

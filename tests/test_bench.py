@@ -47,7 +47,7 @@ def test_cost_reports_every_case_and_tracing_costs_more_than_none():
     out = subprocess.run(
         [sys.executable, str(BENCH / "cost.py"), "--requests", "300"],
         capture_output=True,
-        text=True,
+        encoding="utf-8",
         check=True,
         timeout=120,
     ).stdout

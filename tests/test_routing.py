@@ -181,9 +181,9 @@ def test_no_routes_can_be_added_after_start():
 def public(tmp_path: Path) -> Path:
     public = tmp_path / "public"
     (public / "css").mkdir(parents=True)
-    (public / "css" / "site.css").write_text("body { color: red }")
-    (public / "index.html").write_text("<h1>hi</h1>")
-    (tmp_path / "secret.txt").write_text("top secret")
+    (public / "css" / "site.css").write_text("body { color: red }", encoding="utf-8")
+    (public / "index.html").write_text("<h1>hi</h1>", encoding="utf-8")
+    (tmp_path / "secret.txt").write_text("top secret", encoding="utf-8")
     (public / "link").symlink_to(tmp_path / "secret.txt")
     return public
 

@@ -16,6 +16,8 @@ import sketch
 from sketch import web
 
 APP = Path(__file__).parent / "apps" / "shutdown_app.py"
+# Runs APP as on Windows: the loop has no add_signal_handler, Ctrl-C is Python's own.
+WITHOUT_SIGNAL_HANDLERS = Path(__file__).parent / "apps" / "without_signal_handlers.py"
 
 
 class AppProcess:
@@ -27,9 +29,11 @@ class AppProcess:
         self.port = 0
 
     @classmethod
-    async def start(cls, *args: str) -> AppProcess:
+    async def start(cls, *args: str, signal_handlers: bool = True) -> AppProcess:
+        wrapper = [] if signal_handlers else [str(WITHOUT_SIGNAL_HANDLERS)]
         process = await asyncio.create_subprocess_exec(
             sys.executable,
+            *wrapper,
             str(APP),
             *args,
             stdout=asyncio.subprocess.PIPE,
@@ -74,6 +78,24 @@ async def test_a_signal_lets_in_flight_requests_finish_then_exits_0(sig):
         answers = await asyncio.gather(*in_flight)
     code, stderr = await app.finish()
     assert [r.text for r in answers] == ["slow done"] * 50
+    assert code == 0, stderr
+    hooks = [line for line in app.lines if line.startswith("hook")]
+    assert hooks == ["hook on_startup", "hook on_shutdown", "hook on_cleanup"]
+    assert "run_app returned" in app.lines
+    assert "Traceback" not in stderr
+
+
+async def test_without_signal_handlers_as_on_windows_ctrl_c_still_stops_gracefully():
+    """Windows' loops raise NotImplementedError from add_signal_handler; aiohttp serves there."""
+    app = await AppProcess.start(signal_handlers=False)
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{app.port}", timeout=10) as client:
+        assert (await client.get("/fast")).text == "fast"  # it serves
+        in_flight = asyncio.create_task(client.get("/slow"))
+        await app.wait_for("slow started")
+        app.process.send_signal(signal.SIGINT)  # Ctrl-C: Python's own handler, no loop's
+        await app.wait_for("hook on_shutdown")
+        assert (await in_flight).text == "slow done"
+    code, stderr = await app.finish()
     assert code == 0, stderr
     hooks = [line for line in app.lines if line.startswith("hook")]
     assert hooks == ["hook on_startup", "hook on_shutdown", "hook on_cleanup"]

@@ -16,11 +16,18 @@ ROOT = Path(__file__).parent.parent.parent
 ENV = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONPATH": str(ROOT)}
 
 
-def start_serve(*extra: str) -> tuple[subprocess.Popen, int, str]:
-    """Start `serve` on a free port; return the process, the port, and what it printed."""
+def start_serve(*extra: str, signal_handlers: bool = True) -> tuple[subprocess.Popen, int, str]:
+    """Start `serve` on a free port; return the process, the port, and what it printed.
+
+    Without `signal_handlers`, the loop cannot install any, as on Windows.
+    """
+    wrapper = (
+        [] if signal_handlers else [str(ROOT / "tests" / "apps" / "without_signal_handlers.py")]
+    )
     process = subprocess.Popen(
         [
             sys.executable,
+            *wrapper,
             "-m",
             "inspector",
             "serve",
@@ -33,7 +40,7 @@ def start_serve(*extra: str) -> tuple[subprocess.Popen, int, str]:
         env=ENV,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
-        text=True,
+        encoding="utf-8",
     )
     deadline = time.monotonic() + 15
     lines = []
@@ -84,7 +91,7 @@ def test_serve_prints_a_plain_log_naming_every_stage_and_hook(tmp_path):
         cwd=ROOT,
         env=ENV,
         capture_output=True,
-        text=True,
+        encoding="utf-8",
         timeout=30,
     )
     assert replay.returncode == 0, replay.stderr
@@ -93,13 +100,28 @@ def test_serve_prints_a_plain_log_naming_every_stage_and_hook(tmp_path):
     assert "lifecycle timeline" in replay.stdout
 
 
+def test_serve_without_signal_handlers_as_on_windows_stops_gracefully_on_ctrl_c():
+    process, port, before = start_serve("--plain", signal_handlers=False)
+    with httpx.Client(base_url=f"http://127.0.0.1:{port}") as client:
+        assert client.get("/users/1").status_code == 200  # it serves
+    process.send_signal(signal.SIGINT)  # Ctrl-C through Python's own handler
+    out, err = process.communicate(timeout=15)
+    out = before + out
+    assert process.returncode == 0, err
+    assert "Traceback" not in err, err
+    assert "GET /users/1 -> 200 in" in out
+    assert out.count("hook on_startup load_users") == 1
+    assert out.count("hook on_shutdown say_goodbye") == 1
+    assert "shutdown: drain" in out
+
+
 def test_serve_says_what_is_wrong_with_the_app_argument():
     result = subprocess.run(
         [sys.executable, "-m", "inspector", "serve", "examples/sample_app.py"],
         cwd=ROOT,
         env=ENV,
         capture_output=True,
-        text=True,
+        encoding="utf-8",
         timeout=30,
     )
     assert result.returncode == 2
@@ -116,7 +138,7 @@ def test_the_demo_shows_every_view_in_seconds():
         cwd=ROOT,
         env=ENV,
         capture_output=True,
-        text=True,
+        encoding="utf-8",
         timeout=60,
     )
     took = time.monotonic() - started

@@ -50,7 +50,7 @@ def test_a_recording_replays_into_the_same_views(tmp_path):
 
 def test_a_line_that_is_not_an_event_is_reported_with_its_place(tmp_path):
     path = tmp_path / "bad.jsonl"
-    path.write_text('{"type": "Nonsense"}\n')
+    path.write_text('{"type": "Nonsense"}\n', encoding="utf-8")
     with pytest.raises(ValueError, match="bad.jsonl:1: not a sketch event"):
         list(load(path))
 
@@ -70,8 +70,12 @@ def test_views_export_to_svg_and_html(tmp_path):
     model = Model()
     for event in one_request():
         model.feed(event)
-    svg = export_view(RequestTree(model.recent[-1]), tmp_path / "tree.svg").read_text()
-    html = export_view(RequestTree(model.recent[-1]), tmp_path / "tree.html").read_text()
+    svg = export_view(RequestTree(model.recent[-1]), tmp_path / "tree.svg").read_text(
+        encoding="utf-8"
+    )
+    html = export_view(RequestTree(model.recent[-1]), tmp_path / "tree.html").read_text(
+        encoding="utf-8"
+    )
     assert svg.startswith("<svg") and "GET" in svg
     assert "<html" in html and "/users/bob" in html
     with pytest.raises(ValueError, match="export to .svg or .html"):
