@@ -24,7 +24,8 @@ REQUEST = b"GET / HTTP/1.1\r\nHost: bench\r\n\r\n"
 
 
 def rss_kib(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+    # Linux-only by nature: the resident size of a process, from /proc.
+    for line in Path(f"/proc/{pid}/status").read_text(encoding="utf-8").splitlines():
         if line.startswith("VmRSS:"):
             return int(line.split()[1])
     raise RuntimeError("no VmRSS")

@@ -1,4 +1,4 @@
-"""Throughput side by side: sketch, aiohttp, Starlette, a bare ASGI app and the bare-protocol ceiling.
+"""Throughput side by side: sketch, aiohttp, Starlette, bare ASGI and the protocol ceiling.
 
     python bench/run.py [--duration 5] [--rounds 3] [--connections 50]
 
@@ -95,7 +95,7 @@ def run_wrk(port: int, path: str, duration: float, connections: int) -> tuple[fl
             f"http://127.0.0.1:{port}{path}",
         ],
         capture_output=True,
-        text=True,
+        encoding="utf-8",
         check=True,
     ).stdout
     if "Non-2xx" in out or "Socket errors" in out:
