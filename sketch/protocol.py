@@ -109,7 +109,6 @@ class HttpProtocol(asyncio.Protocol):
         self._queue: deque[Request | Refusal] = deque()  # read, waiting for their answer
         self._answering: asyncio.Task[bool] | None = None  # the Task, while it waits
         self._current: Request | None = None  # the request being answered
-        self.answered = 0  # requests answered on this connection
         self._received = 0  # bytes received so far (trace events say where a read began)
         # Rule 6: bytes read but not yet parsed, while the queue is full.
         self._backlog = b""
@@ -262,7 +261,6 @@ class HttpProtocol(asyncio.Protocol):
     def _keep_open(self, request: Request, task: asyncio.Task[bool]) -> bool:
         """Rule 3, once an answer is out: True if the connection stays open."""
         self._current = None
-        self.answered += 1
         if task.cancelled():
             keep_alive = False
         elif task.exception() is not None:  # the error page itself could not go out
