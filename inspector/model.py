@@ -108,6 +108,7 @@ class Model:
         self.server = ServerTrace()
         self.recent: deque[RequestTrace] = deque(maxlen=keep)  # finished, oldest first
         self.in_flight: dict[tuple[int, int], RequestTrace] = {}
+        self._open: dict[int, list[int]] = {}  # per connection, its requests in flight
         self._last_read: dict[int, ev.DataReceived] = {}  # per connection
         self.finished_times: deque[float] = deque(maxlen=10_000)  # for rates
         self.listeners: list = []  # called with each finished RequestTrace
@@ -128,17 +129,30 @@ class Model:
         if handler is not None:
             handler(event)
 
-    def _trace(self, event: ev.Event) -> RequestTrace:
-        key = (event.conn, event.req)
-        trace = self.in_flight.get(key)
-        if trace is None:
-            trace = self.in_flight[key] = RequestTrace(event.conn, event.req, event.t)
-        return trace
+    def _begin(self, event: ev.Event) -> RequestTrace:
+        """Open the trace of a request that begins (or is refused) with this event.
 
-    def _parsed(self, event: ev.Event) -> RequestTrace:
+        Only these events open a trace. Any other event about a request that is not in
+        flight (its client left, and the cancelled handler reports late) is dropped:
+        a trace opened by it would never end.
+        """
+        trace = self.in_flight.get((event.conn, event.req))
+        if trace is None:
+            trace = RequestTrace(event.conn, event.req, event.t)
+            self.in_flight[(event.conn, event.req)] = trace
+            self._open.setdefault(event.conn, []).append(event.req)
+        return self._attach_read(trace, event.conn)
+
+    def _trace(self, event: ev.Event) -> RequestTrace | None:
+        return self.in_flight.get((event.conn, event.req))
+
+    def _parsed(self, event: ev.Event) -> RequestTrace | None:
         """The trace of a parser event, which also gets the read the parser was in."""
-        trace = self._trace(event)
-        read = self._last_read.get(event.conn)
+        trace = self.in_flight.get((event.conn, event.req))
+        return None if trace is None else self._attach_read(trace, event.conn)
+
+    def _attach_read(self, trace: RequestTrace, conn: int) -> RequestTrace:
+        read = self._last_read.get(conn)
         if read is not None and (not trace.reads or trace.reads[-1] is not read):
             if trace.bytes_kept + len(read.data) <= MAX_BYTES_PER_TRACE:
                 trace.reads.append(read)
@@ -148,6 +162,11 @@ class Model:
     def _finish(self, trace: RequestTrace, t: float) -> None:
         trace.finished = t
         self.in_flight.pop((trace.conn, trace.req), None)
+        reqs = self._open.get(trace.conn)
+        if reqs is not None:
+            reqs.remove(trace.req)
+            if not reqs:
+                del self._open[trace.conn]
         self.recent.append(trace)
         self.finished_times.append(t)
         self.server.requests_total += 1
@@ -164,51 +183,76 @@ class Model:
     def _on_ConnectionLost(self, event: ev.ConnectionLost) -> None:
         self.server.connections_open = max(0, self.server.connections_open - 1)
         self._last_read.pop(event.conn, None)
-        for key in [k for k in self.in_flight if k[0] == event.conn]:
-            self._finish(self.in_flight[key], event.t)  # cut short: its trace ends here
+        for req in list(self._open.get(event.conn, ())):  # this connection's only
+            self._finish(self.in_flight[(event.conn, req)], event.t)  # cut short: ends here
 
     def _on_DataReceived(self, event: ev.DataReceived) -> None:
         self._last_read[event.conn] = event
 
     def _on_ParserCallback(self, event: ev.ParserCallback) -> None:
-        self._parsed(event).parser.append(event)
+        if event.name == "on_message_begin":
+            trace = self._begin(event)
+        else:
+            trace = self._parsed(event)
+            if trace is None:
+                return
+        trace.parser.append(event)
 
     def _on_ParseError(self, event: ev.ParseError) -> None:
-        trace = self._parsed(event)
+        # A refusal may come before any byte of a request (503: too many connections;
+        # 408: a head that never came): then it is the whole trace.
+        trace = self._begin(event)
         trace.error = event
         if trace.method == "":  # refused before a Request existed: nothing will answer it
             self._finish(trace, event.t)
 
     def _on_RequestHead(self, event: ev.RequestHead) -> None:
         trace = self._parsed(event)
+        if trace is None:
+            return
         trace.method, trace.target = event.method, event.target
         trace.version, trace.headers = event.version, event.headers
 
     def _on_RouteTried(self, event: ev.RouteTried) -> None:
-        self._trace(event).routes.append(event)
+        trace = self._trace(event)
+        if trace is not None:
+            trace.routes.append(event)
 
     def _on_RouteDecision(self, event: ev.RouteDecision) -> None:
-        self._trace(event).decision = event
+        trace = self._trace(event)
+        if trace is not None:
+            trace.decision = event
 
     def _on_MiddlewareEnter(self, event: ev.MiddlewareEnter) -> None:
-        self._trace(event).layers.append(event)
+        trace = self._trace(event)
+        if trace is not None:
+            trace.layers.append(event)
 
     def _on_MiddlewareExit(self, event: ev.MiddlewareExit) -> None:
-        self._trace(event).layers.append(event)
+        trace = self._trace(event)
+        if trace is not None:
+            trace.layers.append(event)
 
     def _on_HandlerStart(self, event: ev.HandlerStart) -> None:
-        self._trace(event).handler_start = event
+        trace = self._trace(event)
+        if trace is not None:
+            trace.handler_start = event
 
     def _on_HandlerEnd(self, event: ev.HandlerEnd) -> None:
-        self._trace(event).handler_end = event
+        trace = self._trace(event)
+        if trace is not None:
+            trace.handler_end = event
 
     def _on_ResponseHead(self, event: ev.ResponseHead) -> None:
-        self._trace(event).response = event
+        trace = self._trace(event)
+        if trace is not None:
+            trace.response = event
 
     def _on_ResponseEnd(self, event: ev.ResponseEnd) -> None:
         trace = self._trace(event)
-        trace.end = event
-        self._finish(trace, event.t)
+        if trace is not None:
+            trace.end = event
+            self._finish(trace, event.t)
 
     def _on_HookStart(self, event: ev.HookStart) -> None:
         if event.conn == 0:
