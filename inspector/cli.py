@@ -1,13 +1,15 @@
 """The inspector's command line: serve an app with its trace, replay a recording, demo.
 
     python -m inspector serve FILE_OR_MODULE:APP_OR_FACTORY [--host H] [--port P] [--record F]
-    python -m inspector replay FILE [--view tree|ruler|whynot|onion|all]
+                              [--show-secrets]
+    python -m inspector replay FILE [--view tree|ruler|whynot|onion|all] [--show-secrets]
     python -m inspector demo
 
 On a terminal, `serve` shows a live dashboard and the latest request's tree; when
 stdout is not a terminal (a pipe, a log file, CI) it prints each request's tree as it
 finishes, and each hook and shutdown phase as it happens. Ctrl-C shuts down gracefully,
-on Windows too (where the loop has no signal handlers).
+on Windows too (where the loop has no signal handlers). Cookies, Authorization and
+secret query values are masked in what is shown and recorded, unless --show-secrets.
 """
 
 from __future__ import annotations
@@ -95,13 +97,20 @@ def _plain_printer(console: Console):
     return on_event
 
 
-async def serve(spec: str, host: str, port: int, record: str | None, live: bool | None) -> None:
+async def serve(
+    spec: str,
+    host: str,
+    port: int,
+    record: str | None,
+    live: bool | None,
+    reveal: bool = False,
+) -> None:
     console = Console()
     live = console.is_terminal if live is None else live
     app = await load_app(spec)
-    model = Model()
+    model = Model(reveal=reveal)
     app.tracer.subscribe(model.feed)
-    recorder = Recorder(record) if record else None
+    recorder = Recorder(record, reveal=reveal) if record else None
     if recorder is not None:
         app.tracer.subscribe(recorder)
     # A log is read with grep: one line per item, never wrapped.
@@ -169,9 +178,9 @@ async def _live_until(stop: asyncio.Event, model: Model, console: Console) -> No
                 pass
 
 
-def replay(path: str, view: str) -> None:
+def replay(path: str, view: str, reveal: bool = False) -> None:
     console = Console()
-    model = Model(keep=100_000)
+    model = Model(keep=100_000, reveal=reveal)
     for event in load(path):
         model.feed(event)
     for trace in model.recent:
@@ -190,9 +199,12 @@ def main(argv: list[str] | None = None) -> int:
     serve_parser.add_argument("--port", type=int, default=8080)
     serve_parser.add_argument("--record", metavar="FILE", help="write every event as JSON lines")
     serve_parser.add_argument("--plain", action="store_true", help="a log, even on a terminal")
+    secrets_help = "show cookie, authorization and token values (masked by default)"
+    serve_parser.add_argument("--show-secrets", action="store_true", help=secrets_help)
     replay_parser = commands.add_parser("replay", help="draw a recording, no server needed")
     replay_parser.add_argument("file")
     replay_parser.add_argument("--view", default="tree", help="tree, ruler, whynot, onion or all")
+    replay_parser.add_argument("--show-secrets", action="store_true", help=secrets_help)
     commands.add_parser("demo", help="a scripted tour of every view, in seconds")
     args = parser.parse_args(argv)
     try:
@@ -200,13 +212,18 @@ def main(argv: list[str] | None = None) -> int:
             try:
                 asyncio.run(
                     serve(
-                        args.app, args.host, args.port, args.record, False if args.plain else None
+                        args.app,
+                        args.host,
+                        args.port,
+                        args.record,
+                        False if args.plain else None,
+                        args.show_secrets,
                     )
                 )
             except KeyboardInterrupt:  # Ctrl-C where the loop has no signal handlers
                 pass
         elif args.command == "replay":
-            replay(args.file, args.view)
+            replay(args.file, args.view, args.show_secrets)
         else:
             from .demo import run_demo
 

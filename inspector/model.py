@@ -7,12 +7,15 @@ requests go to a ring of the most recent ones, and a trace keeps at most
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter, deque
 from dataclasses import dataclass, field
 
 import httptools
 
 from sketch import events as ev
+
+from .secrets import Masker, mask_header, mask_query
 
 __all__ = [
     "RequestTrace",
@@ -21,6 +24,7 @@ __all__ = [
     "Model",
     "MAX_BYTES_PER_TRACE",
     "error_offset",
+    "mask_trace",
 ]
 
 MAX_BYTES_PER_TRACE = 64 * 1024
@@ -102,9 +106,14 @@ class ServerTrace:
 
 
 class Model:
-    """Feed it events, in order; read `server`, `recent`, `in_flight` and `find()`."""
+    """Feed it events, in order; read `server`, `recent`, `in_flight` and `find()`.
 
-    def __init__(self, keep: int = 200) -> None:
+    Credentials are masked as events come in (secrets.py), unless `reveal`.
+    """
+
+    def __init__(self, keep: int = 200, *, reveal: bool = False) -> None:
+        self.reveal = reveal
+        self._mask = Masker(reveal)
         self.server = ServerTrace()
         self.recent: deque[RequestTrace] = deque(maxlen=keep)  # finished, oldest first
         self.in_flight: dict[tuple[int, int], RequestTrace] = {}
@@ -122,6 +131,7 @@ class Model:
     # --- folding -------------------------------------------------------------
 
     def feed(self, event: ev.Event) -> None:
+        event = self._mask(event)
         server = self.server
         if server.first_event is None:
             server.first_event = event.t
@@ -295,6 +305,19 @@ class Model:
                 break
             count += 1
         return count / window
+
+
+def mask_trace(trace: RequestTrace) -> RequestTrace:
+    """A copy of `trace` with its credentials masked (a trace kept with `reveal=True`)."""
+    mask = Masker()
+    return dataclasses.replace(
+        trace,
+        target=mask_query(trace.target),
+        headers=tuple((name, mask_header(name, value)) for name, value in trace.headers),
+        reads=[mask(read) for read in trace.reads],  # type: ignore[misc]
+        parser=[mask(callback) for callback in trace.parser],  # type: ignore[misc]
+        response=None if trace.response is None else mask(trace.response),  # type: ignore[arg-type]
+    )
 
 
 def error_offset(trace: RequestTrace) -> int | None:

@@ -20,7 +20,7 @@ from typing import Any
 
 from rich.console import Console, Group
 
-from .model import Model, RequestTrace
+from .model import Model, RequestTrace, mask_trace
 from .server_views import Dashboard, Timeline
 from .views import RequestTree, view_of
 
@@ -65,22 +65,36 @@ class HTMLView:
         return console.file.getvalue()  # type: ignore[attr-defined]
 
 
-def show(trace: RequestTrace, view: str = "tree", width: int = 100) -> HTMLView:
-    """Any single-request view, ready to be the last expression of a cell."""
-    return HTMLView(view_of(trace, view), width)
+def show(
+    trace: RequestTrace, view: str = "tree", width: int = 100, *, reveal: bool = False
+) -> HTMLView:
+    """Any single-request view, ready to be the last expression of a cell.
+
+    Credentials are masked (a saved notebook keeps what it shows) unless `reveal`.
+    """
+    return HTMLView(view_of(trace if reveal else mask_trace(trace), view), width)
 
 
 class LiveView:
     """An app's trace, drawn in one notebook output that updates itself."""
 
-    def __init__(self, app: Any, view: str = "dashboard", every: float = 0.2, width: int = 100):
+    def __init__(
+        self,
+        app: Any,
+        view: str = "dashboard",
+        every: float = 0.2,
+        width: int = 100,
+        *,
+        reveal: bool = False,
+    ):
         from IPython.display import HTML, display
 
         self._HTML = HTML
         self.view = view
         self.every = every
         self.width = width
-        self.model = Model()
+        self.reveal = reveal
+        self.model = Model(reveal=reveal)
         self._unsubscribe = app.tracer.subscribe(self.model.feed)
         self.model.listeners.append(self._changed)
         self._pending: asyncio.TimerHandle | None = None
@@ -119,9 +133,12 @@ class LiveView:
             raise LookupError(f"no finished request {method} {target} (seen: {seen})")
         return trace
 
-    def show(self, method: str = "", target: str = "", view: str = "tree") -> HTMLView:
+    def show(
+        self, method: str = "", target: str = "", view: str = "tree", *, reveal: bool | None = None
+    ) -> HTMLView:
         """The latest request with this method and target, drawn with `view`."""
-        return show(self.find(method, target), view, self.width)
+        reveal = self.reveal if reveal is None else reveal
+        return show(self.find(method, target), view, self.width, reveal=reveal)
 
     def close(self) -> None:
         """Stop listening; the output keeps its last state."""
@@ -131,6 +148,12 @@ class LiveView:
         self._unsubscribe()
 
 
-def watch(app: Any, view: str = "dashboard", every: float = 0.2) -> LiveView:
-    """Attach a live view to `app` and display it in the current cell's output."""
-    return LiveView(app, view, every)
+def watch(
+    app: Any, view: str = "dashboard", every: float = 0.2, *, reveal: bool = False
+) -> LiveView:
+    """Attach a live view to `app` and display it in the current cell's output.
+
+    Cookies, Authorization and secret query values are masked unless `reveal=True`:
+    a browser that runs JupyterLab sends Jupyter's login cookie to the server too.
+    """
+    return LiveView(app, view, every, reveal=reveal)
