@@ -8,6 +8,7 @@ requests go to a ring of the most recent ones, and a trace keeps at most
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections import Counter, deque
 from dataclasses import dataclass, field
 
@@ -28,6 +29,7 @@ __all__ = [
 ]
 
 MAX_BYTES_PER_TRACE = 64 * 1024
+_TOKEN = re.compile(rb"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # RFC 9110 5.6.2: a method is one
 
 
 @dataclass(slots=True)
@@ -67,8 +69,16 @@ class RequestTrace:
         return None if self.finished is None else self.finished - self.started
 
     @property
+    def refused(self) -> bool:
+        """Refused before its head was whole: no handler ran, sketch answered it."""
+        return self.error is not None and self.version == ""
+
+    @property
     def label(self) -> str:
-        what = f"{self.method} {self.target}" if self.method else "(unparsed request)"
+        target = self.target
+        if self.refused and len(target) > 80:  # a 414's target is thousands of bytes
+            target = target[:79] + "…"
+        what = f"{self.method} {target}".strip() or "(unparsed request)"
         status = self.status if self.status is not None else "…"
         took = f" in {self.elapsed * 1000:.2f} ms" if self.elapsed is not None else ""
         return f"{what} -> {status}{took}"
@@ -77,6 +87,17 @@ class RequestTrace:
     def raw(self) -> bytes:
         """The bytes of the reads that carried this request (maybe more than the request)."""
         return b"".join(read.data for read in self.reads)
+
+    def raw_index(self, offset: int) -> int | None:
+        """Where a connection offset falls in `raw` (the trace's reads, joined)."""
+        if offset < 0:
+            return None
+        start = 0
+        for read in self.reads:
+            if read.offset <= offset < read.offset + len(read.data):
+                return start + offset - read.offset
+            start += len(read.data)
+        return None
 
 
 @dataclass
@@ -206,6 +227,12 @@ class Model:
             trace = self._parsed(event)
             if trace is None:
                 return
+            if event.name == "on_url" and trace.version == "":
+                # What is parsed of the request line, shown if the head is refused
+                # before it is whole (RequestHead then never comes).
+                if not trace.target:
+                    trace.method = _method_before(trace, event.offsets[:1])
+                trace.target += event.data[0].decode("utf-8", "surrogateescape")
         trace.parser.append(event)
 
     def _on_ParseError(self, event: ev.ParseError) -> None:
@@ -213,7 +240,7 @@ class Model:
         # 408: a head that never came): then it is the whole trace.
         trace = self._begin(event)
         trace.error = event
-        if trace.method == "":  # refused before a Request existed: nothing will answer it
+        if trace.version == "":  # refused before a Request existed: nothing will answer it
             self._finish(trace, event.t)
 
     def _on_RequestHead(self, event: ev.RequestHead) -> None:
@@ -305,6 +332,16 @@ class Model:
                 break
             count += 1
         return count / window
+
+
+def _method_before(trace: RequestTrace, url_at: tuple[int, ...]) -> str:
+    """The method: the token before the target on its request line, in the raw bytes."""
+    at = trace.raw_index(url_at[0]) if url_at else None
+    if at is None:
+        return ""
+    raw = trace.raw
+    line = raw[raw.rfind(b"\n", 0, at) + 1 : at].strip()
+    return line.decode("latin-1") if _TOKEN.fullmatch(line) else ""
 
 
 def mask_trace(trace: RequestTrace) -> RequestTrace:
