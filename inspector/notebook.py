@@ -20,6 +20,8 @@ from typing import Any
 
 from rich.console import Console, Group
 
+from sketch import events as ev
+
 from .model import Model, RequestTrace, mask_trace
 from .server_views import Dashboard, Timeline
 from .views import RequestTree, view_of
@@ -95,9 +97,10 @@ class LiveView:
         self.width = width
         self.reveal = reveal
         self.model = Model(reveal=reveal)
-        self._unsubscribe = app.tracer.subscribe(self.model.feed)
+        self._unsubscribe = app.tracer.subscribe(self._on_event)
         self.model.listeners.append(self._changed)
         self._pending: asyncio.TimerHandle | None = None
+        self._closing = False  # close() was called while the server still ran
         self._handle = display(HTML(self._html()), display_id=True)
 
     def _screen(self) -> Any:
@@ -115,7 +118,23 @@ class LiveView:
     def _html(self) -> str:
         return to_html(self._screen(), self.width)
 
-    def _changed(self, trace: RequestTrace) -> None:
+    def _on_event(self, event: ev.Event) -> None:
+        self.model.feed(event)
+        if type(event) in _SERVER_EVENTS:
+            if self._closing:
+                self._closed_when_the_server_is()
+            else:
+                self._changed(None)  # connections and the server's state are drawn too
+
+    def _closed_when_the_server_is(self) -> None:
+        """Draw now (the cell that closes the server is still running), and stop
+        listening once the server has stopped and its last connection is gone."""
+        self.refresh()
+        server = self.model.server
+        if server.stopped is not None and server.connections_open == 0:
+            self._unsubscribe()
+
+    def _changed(self, trace: RequestTrace | None) -> None:
         # Called on the kernel's loop for each finished request; redraw at most every
         # `every` seconds, however many requests come in.
         if self._pending is None:
@@ -141,11 +160,27 @@ class LiveView:
         return show(self.find(method, target), view, self.width, reveal=reveal)
 
     def close(self) -> None:
-        """Stop listening; the output keeps its last state."""
+        """Stop listening; the output keeps its last state.
+
+        Closed while the server runs (`live.close()` then `await server.close()`), the
+        view listens on until the server has stopped, so that its last state is the
+        server's last: no connection open, every request counted.
+        """
         if self._pending is not None:
             self._pending.cancel()
-        self.refresh()
-        self._unsubscribe()
+            self._pending = None
+        self._closing = True
+        server = self.model.server
+        if server.stopped is None and (server.started is not None or server.connections_open):
+            self.refresh()
+        else:
+            self._closed_when_the_server_is()
+
+
+# What changes the dashboard's first lines without a request finishing.
+_SERVER_EVENTS = frozenset(
+    {ev.ConnectionMade, ev.ConnectionLost, ev.ServerStart, ev.ShutdownPhase, ev.ServerStop}
+)
 
 
 def watch(
