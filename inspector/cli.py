@@ -26,6 +26,7 @@ from typing import Any
 
 from rich.console import Console, Group
 from rich.live import Live
+from rich.text import Text
 
 from sketch import events as ev
 from sketch import web
@@ -118,6 +119,9 @@ async def serve(
     if plain is not None:
         app.tracer.subscribe(_plain_printer(plain))
         model.listeners.append(lambda trace: plain.print(RequestTree(trace)))
+    display = (
+        Live(_screen(model), console=console, auto_refresh=False, transient=False) if live else None
+    )
     stop = asyncio.Event()
     handlers = _add_signal_handlers(asyncio.get_running_loop(), stop.set)
     runner = web.AppRunner(app)
@@ -127,8 +131,9 @@ async def serve(
         await site.start()
         print(f"======== Running on {site.name} ========\n(Press CTRL+C to quit)", flush=True)
         try:
-            if live:
-                await _live_until(stop, model, console)
+            if display is not None:
+                display.start()
+                await _redraw_until(stop, model, display)
             else:
                 await stop.wait()
         except asyncio.CancelledError:
@@ -141,8 +146,13 @@ async def serve(
         await runner.cleanup()
         if recorder is not None:
             recorder.close()
+        if display is not None and display.is_started:
+            # The last state drawn is the server's last: after it closed.
+            await _connections_closed(model)
+            display.update(_screen(model), refresh=True)
+            display.stop()
         if live:
-            console.print(Timeline(model.server, list(model.recent)[-10:]))
+            console.print(_last_requests_timeline(model))
 
 
 def _add_signal_handlers(loop: asyncio.AbstractEventLoop, callback: Any) -> bool:
@@ -159,23 +169,40 @@ def _add_signal_handlers(loop: asyncio.AbstractEventLoop, callback: Any) -> bool
     return True
 
 
-async def _live_until(stop: asyncio.Event, model: Model, console: Console) -> None:
+def _screen(model: Model) -> Group:
+    latest = model.recent[-1] if model.recent else None
+    parts: list[Any] = [Dashboard(model, now=asyncio.get_running_loop().time())]
+    if latest is not None:
+        parts.append(RequestTree(latest, headers=False))
+    return Group(*parts)
+
+
+async def _redraw_until(stop: asyncio.Event, model: Model, live: Live) -> None:
     """Redraw a few times a second from the loop, however many requests arrive."""
+    while not stop.is_set():
+        live.update(_screen(model), refresh=True)
+        try:
+            await asyncio.wait_for(stop.wait(), 0.25)
+        except TimeoutError:
+            pass
 
-    def screen() -> Group:
-        latest = model.recent[-1] if model.recent else None
-        parts: list[Any] = [Dashboard(model, now=asyncio.get_running_loop().time())]
-        if latest is not None:
-            parts.append(RequestTree(latest, headers=False))
-        return Group(*parts)
 
-    with Live(screen(), console=console, auto_refresh=False, transient=False) as live:
-        while not stop.is_set():
-            live.update(screen(), refresh=True)
-            try:
-                await asyncio.wait_for(stop.wait(), 0.25)
-            except TimeoutError:
-                pass
+async def _connections_closed(model: Model, timeout: float = 0.5) -> None:
+    """Let the connections the shutdown closed report it (a close takes a loop turn)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while model.server.connections_open and asyncio.get_running_loop().time() < deadline:
+        await asyncio.sleep(0.01)
+
+
+def _last_requests_timeline(model: Model, shown: int = 10) -> Group | Timeline:
+    """The timeline printed at Ctrl-C: the last `shown` requests, saying what is left out."""
+    requests = list(model.recent)
+    timeline = Timeline(model.server, requests[-shown:])
+    left_out = model.server.requests_total - min(shown, len(requests))
+    if left_out <= 0:
+        return timeline
+    note = f"{left_out} earlier request{'s' if left_out != 1 else ''} not shown"
+    return Group(timeline, Text(note, style="dim"))
 
 
 def replay(path: str, view: str, reveal: bool = False) -> None:
