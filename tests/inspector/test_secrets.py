@@ -67,7 +67,7 @@ def assert_masked(text: str) -> None:
 
 async def test_the_tree_ruler_and_recording_mask_credentials_keeping_names_and_lengths(tmp_path):
     events = await recorded(tmp_path)
-    recording = (tmp_path / "session.jsonl").read_text()
+    recording = (tmp_path / "session.jsonl").read_text(encoding="utf-8")
     assert_masked(recording)
     model = Model()
     for event in events:
@@ -93,7 +93,7 @@ async def test_a_live_model_masks_what_it_is_fed(tmp_path):
 
 async def test_reveal_shows_the_credentials(tmp_path):
     events = await recorded(tmp_path, reveal=True)
-    assert "abc123" in (tmp_path / "session.jsonl").read_text()
+    assert "abc123" in (tmp_path / "session.jsonl").read_text(encoding="utf-8")
     model = Model(reveal=True)
     for event in events:
         model.feed(event)
