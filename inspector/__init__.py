@@ -34,15 +34,18 @@ __all__ = [
 ]
 
 
-def watch(app: Any, view: str = "dashboard", every: float = 0.2) -> Any:
-    """A live view of `app` in the notebook output of the current cell (notebook.py)."""
+def watch(app: Any, view: str = "dashboard", every: float = 0.2, *, reveal: bool = False) -> Any:
+    """A live view of `app` in the notebook output of the current cell (notebook.py).
+
+    Credentials (cookies, Authorization, secret query values) are masked unless `reveal`.
+    """
     from .notebook import watch as _watch
 
-    return _watch(app, view, every)
+    return _watch(app, view, every, reveal=reveal)
 
 
-def show(trace: RequestTrace, view: str = "tree", width: int = 100) -> Any:
+def show(trace: RequestTrace, view: str = "tree", width: int = 100, *, reveal: bool = False) -> Any:
     """One request drawn with any view, as the last expression of a notebook cell."""
     from .notebook import show as _show
 
-    return _show(trace, view, width)
+    return _show(trace, view, width, reveal=reveal)

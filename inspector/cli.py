@@ -1,13 +1,15 @@
 """The inspector's command line: serve an app with its trace, replay a recording, demo.
 
     python -m inspector serve FILE_OR_MODULE:APP_OR_FACTORY [--host H] [--port P] [--record F]
-    python -m inspector replay FILE [--view tree|ruler|whynot|onion|all]
+                              [--show-secrets]
+    python -m inspector replay FILE [--view tree|ruler|whynot|onion|all] [--show-secrets]
     python -m inspector demo
 
 On a terminal, `serve` shows a live dashboard and the latest request's tree; when
 stdout is not a terminal (a pipe, a log file, CI) it prints each request's tree as it
 finishes, and each hook and shutdown phase as it happens. Ctrl-C shuts down gracefully,
-on Windows too (where the loop has no signal handlers).
+on Windows too (where the loop has no signal handlers). Cookies, Authorization and
+secret query values are masked in what is shown and recorded, unless --show-secrets.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from typing import Any
 
 from rich.console import Console, Group
 from rich.live import Live
+from rich.text import Text
 
 from sketch import events as ev
 from sketch import web
@@ -95,13 +98,20 @@ def _plain_printer(console: Console):
     return on_event
 
 
-async def serve(spec: str, host: str, port: int, record: str | None, live: bool | None) -> None:
+async def serve(
+    spec: str,
+    host: str,
+    port: int,
+    record: str | None,
+    live: bool | None,
+    reveal: bool = False,
+) -> None:
     console = Console()
     live = console.is_terminal if live is None else live
     app = await load_app(spec)
-    model = Model()
+    model = Model(reveal=reveal)
     app.tracer.subscribe(model.feed)
-    recorder = Recorder(record) if record else None
+    recorder = Recorder(record, reveal=reveal) if record else None
     if recorder is not None:
         app.tracer.subscribe(recorder)
     # A log is read with grep: one line per item, never wrapped.
@@ -109,6 +119,9 @@ async def serve(spec: str, host: str, port: int, record: str | None, live: bool 
     if plain is not None:
         app.tracer.subscribe(_plain_printer(plain))
         model.listeners.append(lambda trace: plain.print(RequestTree(trace)))
+    display = (
+        Live(_screen(model), console=console, auto_refresh=False, transient=False) if live else None
+    )
     stop = asyncio.Event()
     handlers = _add_signal_handlers(asyncio.get_running_loop(), stop.set)
     runner = web.AppRunner(app)
@@ -118,8 +131,9 @@ async def serve(spec: str, host: str, port: int, record: str | None, live: bool 
         await site.start()
         print(f"======== Running on {site.name} ========\n(Press CTRL+C to quit)", flush=True)
         try:
-            if live:
-                await _live_until(stop, model, console)
+            if display is not None:
+                display.start()
+                await _redraw_until(stop, model, display)
             else:
                 await stop.wait()
         except asyncio.CancelledError:
@@ -132,8 +146,13 @@ async def serve(spec: str, host: str, port: int, record: str | None, live: bool 
         await runner.cleanup()
         if recorder is not None:
             recorder.close()
+        if display is not None and display.is_started:
+            # The last state drawn is the server's last: after it closed.
+            await _connections_closed(model)
+            display.update(_screen(model), refresh=True)
+            display.stop()
         if live:
-            console.print(Timeline(model.server, list(model.recent)[-10:]))
+            console.print(_last_requests_timeline(model))
 
 
 def _add_signal_handlers(loop: asyncio.AbstractEventLoop, callback: Any) -> bool:
@@ -150,28 +169,45 @@ def _add_signal_handlers(loop: asyncio.AbstractEventLoop, callback: Any) -> bool
     return True
 
 
-async def _live_until(stop: asyncio.Event, model: Model, console: Console) -> None:
+def _screen(model: Model) -> Group:
+    latest = model.recent[-1] if model.recent else None
+    parts: list[Any] = [Dashboard(model, now=asyncio.get_running_loop().time())]
+    if latest is not None:
+        parts.append(RequestTree(latest, headers=False))
+    return Group(*parts)
+
+
+async def _redraw_until(stop: asyncio.Event, model: Model, live: Live) -> None:
     """Redraw a few times a second from the loop, however many requests arrive."""
-
-    def screen() -> Group:
-        latest = model.recent[-1] if model.recent else None
-        parts: list[Any] = [Dashboard(model, now=asyncio.get_running_loop().time())]
-        if latest is not None:
-            parts.append(RequestTree(latest, headers=False))
-        return Group(*parts)
-
-    with Live(screen(), console=console, auto_refresh=False, transient=False) as live:
-        while not stop.is_set():
-            live.update(screen(), refresh=True)
-            try:
-                await asyncio.wait_for(stop.wait(), 0.25)
-            except TimeoutError:
-                pass
+    while not stop.is_set():
+        live.update(_screen(model), refresh=True)
+        try:
+            await asyncio.wait_for(stop.wait(), 0.25)
+        except TimeoutError:
+            pass
 
 
-def replay(path: str, view: str) -> None:
+async def _connections_closed(model: Model, timeout: float = 0.5) -> None:
+    """Let the connections the shutdown closed report it (a close takes a loop turn)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while model.server.connections_open and asyncio.get_running_loop().time() < deadline:
+        await asyncio.sleep(0.01)
+
+
+def _last_requests_timeline(model: Model, shown: int = 10) -> Group | Timeline:
+    """The timeline printed at Ctrl-C: the last `shown` requests, saying what is left out."""
+    requests = list(model.recent)
+    timeline = Timeline(model.server, requests[-shown:])
+    left_out = model.server.requests_total - min(shown, len(requests))
+    if left_out <= 0:
+        return timeline
+    note = f"{left_out} earlier request{'s' if left_out != 1 else ''} not shown"
+    return Group(timeline, Text(note, style="dim"))
+
+
+def replay(path: str, view: str, reveal: bool = False) -> None:
     console = Console()
-    model = Model(keep=100_000)
+    model = Model(keep=100_000, reveal=reveal)
     for event in load(path):
         model.feed(event)
     for trace in model.recent:
@@ -190,9 +226,12 @@ def main(argv: list[str] | None = None) -> int:
     serve_parser.add_argument("--port", type=int, default=8080)
     serve_parser.add_argument("--record", metavar="FILE", help="write every event as JSON lines")
     serve_parser.add_argument("--plain", action="store_true", help="a log, even on a terminal")
+    secrets_help = "show cookie, authorization and token values (masked by default)"
+    serve_parser.add_argument("--show-secrets", action="store_true", help=secrets_help)
     replay_parser = commands.add_parser("replay", help="draw a recording, no server needed")
     replay_parser.add_argument("file")
     replay_parser.add_argument("--view", default="tree", help="tree, ruler, whynot, onion or all")
+    replay_parser.add_argument("--show-secrets", action="store_true", help=secrets_help)
     commands.add_parser("demo", help="a scripted tour of every view, in seconds")
     args = parser.parse_args(argv)
     try:
@@ -200,13 +239,18 @@ def main(argv: list[str] | None = None) -> int:
             try:
                 asyncio.run(
                     serve(
-                        args.app, args.host, args.port, args.record, False if args.plain else None
+                        args.app,
+                        args.host,
+                        args.port,
+                        args.record,
+                        False if args.plain else None,
+                        args.show_secrets,
                     )
                 )
             except KeyboardInterrupt:  # Ctrl-C where the loop has no signal handlers
                 pass
         elif args.command == "replay":
-            replay(args.file, args.view)
+            replay(args.file, args.view, args.show_secrets)
         else:
             from .demo import run_demo
 

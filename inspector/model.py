@@ -7,12 +7,16 @@ requests go to a ring of the most recent ones, and a trace keeps at most
 
 from __future__ import annotations
 
+import dataclasses
+import re
 from collections import Counter, deque
 from dataclasses import dataclass, field
 
 import httptools
 
 from sketch import events as ev
+
+from .secrets import Masker, mask_header, mask_query
 
 __all__ = [
     "RequestTrace",
@@ -21,9 +25,11 @@ __all__ = [
     "Model",
     "MAX_BYTES_PER_TRACE",
     "error_offset",
+    "mask_trace",
 ]
 
 MAX_BYTES_PER_TRACE = 64 * 1024
+_TOKEN = re.compile(rb"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # RFC 9110 5.6.2: a method is one
 
 
 @dataclass(slots=True)
@@ -63,8 +69,16 @@ class RequestTrace:
         return None if self.finished is None else self.finished - self.started
 
     @property
+    def refused(self) -> bool:
+        """Refused before its head was whole: no handler ran, sketch answered it."""
+        return self.error is not None and self.version == ""
+
+    @property
     def label(self) -> str:
-        what = f"{self.method} {self.target}" if self.method else "(unparsed request)"
+        target = self.target
+        if self.refused and len(target) > 80:  # a 414's target is thousands of bytes
+            target = target[:79] + "…"
+        what = f"{self.method} {target}".strip() or "(unparsed request)"
         status = self.status if self.status is not None else "…"
         took = f" in {self.elapsed * 1000:.2f} ms" if self.elapsed is not None else ""
         return f"{what} -> {status}{took}"
@@ -73,6 +87,17 @@ class RequestTrace:
     def raw(self) -> bytes:
         """The bytes of the reads that carried this request (maybe more than the request)."""
         return b"".join(read.data for read in self.reads)
+
+    def raw_index(self, offset: int) -> int | None:
+        """Where a connection offset falls in `raw` (the trace's reads, joined)."""
+        if offset < 0:
+            return None
+        start = 0
+        for read in self.reads:
+            if read.offset <= offset < read.offset + len(read.data):
+                return start + offset - read.offset
+            start += len(read.data)
+        return None
 
 
 @dataclass
@@ -102,12 +127,18 @@ class ServerTrace:
 
 
 class Model:
-    """Feed it events, in order; read `server`, `recent`, `in_flight` and `find()`."""
+    """Feed it events, in order; read `server`, `recent`, `in_flight` and `find()`.
 
-    def __init__(self, keep: int = 200) -> None:
+    Credentials are masked as events come in (secrets.py), unless `reveal`.
+    """
+
+    def __init__(self, keep: int = 200, *, reveal: bool = False) -> None:
+        self.reveal = reveal
+        self._mask = Masker(reveal)
         self.server = ServerTrace()
         self.recent: deque[RequestTrace] = deque(maxlen=keep)  # finished, oldest first
         self.in_flight: dict[tuple[int, int], RequestTrace] = {}
+        self._open: dict[int, list[int]] = {}  # per connection, its requests in flight
         self._last_read: dict[int, ev.DataReceived] = {}  # per connection
         self.finished_times: deque[float] = deque(maxlen=10_000)  # for rates
         self.listeners: list = []  # called with each finished RequestTrace
@@ -121,6 +152,7 @@ class Model:
     # --- folding -------------------------------------------------------------
 
     def feed(self, event: ev.Event) -> None:
+        event = self._mask(event)
         server = self.server
         if server.first_event is None:
             server.first_event = event.t
@@ -128,17 +160,30 @@ class Model:
         if handler is not None:
             handler(event)
 
-    def _trace(self, event: ev.Event) -> RequestTrace:
-        key = (event.conn, event.req)
-        trace = self.in_flight.get(key)
-        if trace is None:
-            trace = self.in_flight[key] = RequestTrace(event.conn, event.req, event.t)
-        return trace
+    def _begin(self, event: ev.Event) -> RequestTrace:
+        """Open the trace of a request that begins (or is refused) with this event.
 
-    def _parsed(self, event: ev.Event) -> RequestTrace:
+        Only these events open a trace. Any other event about a request that is not in
+        flight (its client left, and the cancelled handler reports late) is dropped:
+        a trace opened by it would never end.
+        """
+        trace = self.in_flight.get((event.conn, event.req))
+        if trace is None:
+            trace = RequestTrace(event.conn, event.req, event.t)
+            self.in_flight[(event.conn, event.req)] = trace
+            self._open.setdefault(event.conn, []).append(event.req)
+        return self._attach_read(trace, event.conn)
+
+    def _trace(self, event: ev.Event) -> RequestTrace | None:
+        return self.in_flight.get((event.conn, event.req))
+
+    def _parsed(self, event: ev.Event) -> RequestTrace | None:
         """The trace of a parser event, which also gets the read the parser was in."""
-        trace = self._trace(event)
-        read = self._last_read.get(event.conn)
+        trace = self.in_flight.get((event.conn, event.req))
+        return None if trace is None else self._attach_read(trace, event.conn)
+
+    def _attach_read(self, trace: RequestTrace, conn: int) -> RequestTrace:
+        read = self._last_read.get(conn)
         if read is not None and (not trace.reads or trace.reads[-1] is not read):
             if trace.bytes_kept + len(read.data) <= MAX_BYTES_PER_TRACE:
                 trace.reads.append(read)
@@ -148,6 +193,11 @@ class Model:
     def _finish(self, trace: RequestTrace, t: float) -> None:
         trace.finished = t
         self.in_flight.pop((trace.conn, trace.req), None)
+        reqs = self._open.get(trace.conn)
+        if reqs is not None:
+            reqs.remove(trace.req)
+            if not reqs:
+                del self._open[trace.conn]
         self.recent.append(trace)
         self.finished_times.append(t)
         self.server.requests_total += 1
@@ -164,51 +214,82 @@ class Model:
     def _on_ConnectionLost(self, event: ev.ConnectionLost) -> None:
         self.server.connections_open = max(0, self.server.connections_open - 1)
         self._last_read.pop(event.conn, None)
-        for key in [k for k in self.in_flight if k[0] == event.conn]:
-            self._finish(self.in_flight[key], event.t)  # cut short: its trace ends here
+        for req in list(self._open.get(event.conn, ())):  # this connection's only
+            self._finish(self.in_flight[(event.conn, req)], event.t)  # cut short: ends here
 
     def _on_DataReceived(self, event: ev.DataReceived) -> None:
         self._last_read[event.conn] = event
 
     def _on_ParserCallback(self, event: ev.ParserCallback) -> None:
-        self._parsed(event).parser.append(event)
+        if event.name == "on_message_begin":
+            trace = self._begin(event)
+        else:
+            trace = self._parsed(event)
+            if trace is None:
+                return
+            if event.name == "on_url" and trace.version == "":
+                # What is parsed of the request line, shown if the head is refused
+                # before it is whole (RequestHead then never comes).
+                if not trace.target:
+                    trace.method = _method_before(trace, event.offsets[:1])
+                trace.target += event.data[0].decode("utf-8", "surrogateescape")
+        trace.parser.append(event)
 
     def _on_ParseError(self, event: ev.ParseError) -> None:
-        trace = self._parsed(event)
+        # A refusal may come before any byte of a request (503: too many connections;
+        # 408: a head that never came): then it is the whole trace.
+        trace = self._begin(event)
         trace.error = event
-        if trace.method == "":  # refused before a Request existed: nothing will answer it
+        if trace.version == "":  # refused before a Request existed: nothing will answer it
             self._finish(trace, event.t)
 
     def _on_RequestHead(self, event: ev.RequestHead) -> None:
         trace = self._parsed(event)
+        if trace is None:
+            return
         trace.method, trace.target = event.method, event.target
         trace.version, trace.headers = event.version, event.headers
 
     def _on_RouteTried(self, event: ev.RouteTried) -> None:
-        self._trace(event).routes.append(event)
+        trace = self._trace(event)
+        if trace is not None:
+            trace.routes.append(event)
 
     def _on_RouteDecision(self, event: ev.RouteDecision) -> None:
-        self._trace(event).decision = event
+        trace = self._trace(event)
+        if trace is not None:
+            trace.decision = event
 
     def _on_MiddlewareEnter(self, event: ev.MiddlewareEnter) -> None:
-        self._trace(event).layers.append(event)
+        trace = self._trace(event)
+        if trace is not None:
+            trace.layers.append(event)
 
     def _on_MiddlewareExit(self, event: ev.MiddlewareExit) -> None:
-        self._trace(event).layers.append(event)
+        trace = self._trace(event)
+        if trace is not None:
+            trace.layers.append(event)
 
     def _on_HandlerStart(self, event: ev.HandlerStart) -> None:
-        self._trace(event).handler_start = event
+        trace = self._trace(event)
+        if trace is not None:
+            trace.handler_start = event
 
     def _on_HandlerEnd(self, event: ev.HandlerEnd) -> None:
-        self._trace(event).handler_end = event
+        trace = self._trace(event)
+        if trace is not None:
+            trace.handler_end = event
 
     def _on_ResponseHead(self, event: ev.ResponseHead) -> None:
-        self._trace(event).response = event
+        trace = self._trace(event)
+        if trace is not None:
+            trace.response = event
 
     def _on_ResponseEnd(self, event: ev.ResponseEnd) -> None:
         trace = self._trace(event)
-        trace.end = event
-        self._finish(trace, event.t)
+        if trace is not None:
+            trace.end = event
+            self._finish(trace, event.t)
 
     def _on_HookStart(self, event: ev.HookStart) -> None:
         if event.conn == 0:
@@ -251,6 +332,29 @@ class Model:
                 break
             count += 1
         return count / window
+
+
+def _method_before(trace: RequestTrace, url_at: tuple[int, ...]) -> str:
+    """The method: the token before the target on its request line, in the raw bytes."""
+    at = trace.raw_index(url_at[0]) if url_at else None
+    if at is None:
+        return ""
+    raw = trace.raw
+    line = raw[raw.rfind(b"\n", 0, at) + 1 : at].strip()
+    return line.decode("latin-1") if _TOKEN.fullmatch(line) else ""
+
+
+def mask_trace(trace: RequestTrace) -> RequestTrace:
+    """A copy of `trace` with its credentials masked (a trace kept with `reveal=True`)."""
+    mask = Masker()
+    return dataclasses.replace(
+        trace,
+        target=mask_query(trace.target),
+        headers=tuple((name, mask_header(name, value)) for name, value in trace.headers),
+        reads=[mask(read) for read in trace.reads],  # type: ignore[misc]
+        parser=[mask(callback) for callback in trace.parser],  # type: ignore[misc]
+        response=None if trace.response is None else mask(trace.response),  # type: ignore[arg-type]
+    )
 
 
 def error_offset(trace: RequestTrace) -> int | None:

@@ -20,7 +20,9 @@ from typing import Any
 
 from rich.console import Console, Group
 
-from .model import Model, RequestTrace
+from sketch import events as ev
+
+from .model import Model, RequestTrace, mask_trace
 from .server_views import Dashboard, Timeline
 from .views import RequestTree, view_of
 
@@ -65,25 +67,40 @@ class HTMLView:
         return console.file.getvalue()  # type: ignore[attr-defined]
 
 
-def show(trace: RequestTrace, view: str = "tree", width: int = 100) -> HTMLView:
-    """Any single-request view, ready to be the last expression of a cell."""
-    return HTMLView(view_of(trace, view), width)
+def show(
+    trace: RequestTrace, view: str = "tree", width: int = 100, *, reveal: bool = False
+) -> HTMLView:
+    """Any single-request view, ready to be the last expression of a cell.
+
+    Credentials are masked (a saved notebook keeps what it shows) unless `reveal`.
+    """
+    return HTMLView(view_of(trace if reveal else mask_trace(trace), view), width)
 
 
 class LiveView:
     """An app's trace, drawn in one notebook output that updates itself."""
 
-    def __init__(self, app: Any, view: str = "dashboard", every: float = 0.2, width: int = 100):
+    def __init__(
+        self,
+        app: Any,
+        view: str = "dashboard",
+        every: float = 0.2,
+        width: int = 100,
+        *,
+        reveal: bool = False,
+    ):
         from IPython.display import HTML, display
 
         self._HTML = HTML
         self.view = view
         self.every = every
         self.width = width
-        self.model = Model()
-        self._unsubscribe = app.tracer.subscribe(self.model.feed)
+        self.reveal = reveal
+        self.model = Model(reveal=reveal)
+        self._unsubscribe = app.tracer.subscribe(self._on_event)
         self.model.listeners.append(self._changed)
         self._pending: asyncio.TimerHandle | None = None
+        self._closing = False  # close() was called while the server still ran
         self._handle = display(HTML(self._html()), display_id=True)
 
     def _screen(self) -> Any:
@@ -101,7 +118,23 @@ class LiveView:
     def _html(self) -> str:
         return to_html(self._screen(), self.width)
 
-    def _changed(self, trace: RequestTrace) -> None:
+    def _on_event(self, event: ev.Event) -> None:
+        self.model.feed(event)
+        if type(event) in _SERVER_EVENTS:
+            if self._closing:
+                self._closed_when_the_server_is()
+            else:
+                self._changed(None)  # connections and the server's state are drawn too
+
+    def _closed_when_the_server_is(self) -> None:
+        """Draw now (the cell that closes the server is still running), and stop
+        listening once the server has stopped and its last connection is gone."""
+        self.refresh()
+        server = self.model.server
+        if server.stopped is not None and server.connections_open == 0:
+            self._unsubscribe()
+
+    def _changed(self, trace: RequestTrace | None) -> None:
         # Called on the kernel's loop for each finished request; redraw at most every
         # `every` seconds, however many requests come in.
         if self._pending is None:
@@ -119,18 +152,43 @@ class LiveView:
             raise LookupError(f"no finished request {method} {target} (seen: {seen})")
         return trace
 
-    def show(self, method: str = "", target: str = "", view: str = "tree") -> HTMLView:
+    def show(
+        self, method: str = "", target: str = "", view: str = "tree", *, reveal: bool | None = None
+    ) -> HTMLView:
         """The latest request with this method and target, drawn with `view`."""
-        return show(self.find(method, target), view, self.width)
+        reveal = self.reveal if reveal is None else reveal
+        return show(self.find(method, target), view, self.width, reveal=reveal)
 
     def close(self) -> None:
-        """Stop listening; the output keeps its last state."""
+        """Stop listening; the output keeps its last state.
+
+        Closed while the server runs (`live.close()` then `await server.close()`), the
+        view listens on until the server has stopped, so that its last state is the
+        server's last: no connection open, every request counted.
+        """
         if self._pending is not None:
             self._pending.cancel()
-        self.refresh()
-        self._unsubscribe()
+            self._pending = None
+        self._closing = True
+        server = self.model.server
+        if server.stopped is None and (server.started is not None or server.connections_open):
+            self.refresh()
+        else:
+            self._closed_when_the_server_is()
 
 
-def watch(app: Any, view: str = "dashboard", every: float = 0.2) -> LiveView:
-    """Attach a live view to `app` and display it in the current cell's output."""
-    return LiveView(app, view, every)
+# What changes the dashboard's first lines without a request finishing.
+_SERVER_EVENTS = frozenset(
+    {ev.ConnectionMade, ev.ConnectionLost, ev.ServerStart, ev.ShutdownPhase, ev.ServerStop}
+)
+
+
+def watch(
+    app: Any, view: str = "dashboard", every: float = 0.2, *, reveal: bool = False
+) -> LiveView:
+    """Attach a live view to `app` and display it in the current cell's output.
+
+    Cookies, Authorization and secret query values are masked unless `reveal=True`:
+    a browser that runs JupyterLab sends Jupyter's login cookie to the server too.
+    """
+    return LiveView(app, view, every, reveal=reveal)

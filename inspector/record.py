@@ -23,6 +23,7 @@ from rich.console import Console
 from sketch import events as ev
 
 from .model import Model
+from .secrets import Masker
 
 __all__ = ["encode", "decode", "Recorder", "load", "chrome_trace", "export_view"]
 
@@ -57,15 +58,19 @@ def decode(line: str) -> ev.Event:
 
 
 class Recorder:
-    """A tracer subscriber that writes every event to a JSON lines file."""
+    """A tracer subscriber that writes every event to a JSON lines file.
 
-    def __init__(self, path: str | Path) -> None:
+    Credentials are masked before they are written (secrets.py), unless `reveal`.
+    """
+
+    def __init__(self, path: str | Path, *, reveal: bool = False) -> None:
         self.path = Path(path)
+        self._mask = Masker(reveal)
         self._file: IO[str] | None = self.path.open("w", encoding="utf-8")
 
     def __call__(self, event: ev.Event) -> None:
         if self._file is not None:
-            self._file.write(encode(event) + "\n")
+            self._file.write(encode(self._mask(event)) + "\n")
 
     def close(self) -> None:
         if self._file is not None:

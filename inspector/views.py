@@ -17,6 +17,7 @@ terminal or exported to HTML or SVG.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from http import HTTPStatus
 
 from rich.console import Console, ConsoleOptions, Group, RenderResult
 from rich.table import Table
@@ -181,7 +182,42 @@ class RequestTree:
                     response.add(f"{name}: {value}")
             for hook in trace.hooks:
                 response.add(f"{hook.signal} {hook.callback}  {_ms(hook.elapsed)}")
+        elif trace.error is not None:
+            tree.add(_refusal(trace))
         yield tree
+
+
+def _refusal(trace: RequestTrace) -> Text:
+    """What sketch answered in place of a handler, and where the parser stopped."""
+    error = trace.error
+    assert error is not None
+    line = Text.assemble(
+        ("response ", "bold"),
+        (f"{error.status} {_phrase(error.status)}", _status_style(error.status)),
+        f" (refused: {error.reason}), then close\n",
+    )
+    raw, at = trace.raw, error_offset(trace)
+    if at is not None and at < len(raw):
+        # The line it stopped in, the byte in brackets (the ruler marks it too).
+        start = max(raw.rfind(b"\n", 0, at) + 1, at - 40)
+        line.append(f"parsing stopped at byte {at} of {len(raw)}: ", "bold red")
+        line.append(_show_bytes(raw[start:at], 40))
+        line.append(f"[{_show_bytes(raw[at : at + 1], 1)}]", "bold red reverse")
+        line.append(_show_bytes(raw[at + 1 : at + 25], 24))
+    elif not trace.parser:
+        line.append("refused before any byte of a request was parsed", "bold red")
+    else:
+        last = trace.parser[-1].name
+        line.append(f"parsing stopped after {last} ({len(raw)} bytes read): ", "bold red")
+        line.append("refused by sketch's own rules, not by the parser")
+    return line
+
+
+def _phrase(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return ""
 
 
 class ByteRuler:
@@ -209,7 +245,7 @@ class ByteRuler:
             for part, offset in zip(callback.data, offsets, strict=True):
                 if not part:
                     continue
-                at = self._in_raw(offset)
+                at = self.trace.raw_index(offset)
                 if at is None or raw[at : at + len(part)] != part:
                     at = raw.find(part, cursor)
                 if at < 0:
@@ -217,17 +253,6 @@ class ByteRuler:
                 found.append((at, at + len(part), callback.name))
                 cursor = at + len(part)
         return found
-
-    def _in_raw(self, offset: int) -> int | None:
-        """Where a connection offset falls in the trace's raw bytes (its reads, joined)."""
-        if offset < 0:
-            return None
-        start = 0
-        for read in self.trace.reads:
-            if read.offset <= offset < read.offset + len(read.data):
-                return start + offset - read.offset
-            start += len(read.data)
-        return None
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         trace = self.trace

@@ -44,6 +44,22 @@ def _status(out: object) -> int | None:
     return getattr(out, "status", None)
 
 
+def _error(exc: BaseException) -> str:
+    """`Type: message`; for an HTTPException raised with a text, that text.
+
+    `str()` of an HTTPException is its reason ("Not Found", as in aiohttp); the text
+    the handler gave ("no user with id 42") is what tells a reader what happened.
+    """
+    if isinstance(exc, HTTPException):
+        try:
+            text = exc.text
+        except (UnicodeDecodeError, LookupError):  # a body that is not text
+            text = None
+        if text and text != f"{exc.status}: {exc.reason}":  # not the default body
+            return f"{type(exc).__name__}: {text[:200]}"
+    return error_text(exc)
+
+
 class RequestObserver:
     """Reports one request's way through the router and the middleware chain."""
 
@@ -101,7 +117,7 @@ class RequestObserver:
             self.emit(MiddlewareEnter, name, depth)
 
     def _leave(self, name: str, middleware: Any, depth: int, elapsed: float, out: Any) -> None:
-        error = error_text(out) if isinstance(out, BaseException) else ""
+        error = _error(out) if isinstance(out, BaseException) else ""
         status = _status(out)
         if middleware is None:
             self.emit(HandlerEnd, name, elapsed, status, error)

@@ -136,6 +136,30 @@ async def test_a_short_circuit_and_an_exception_are_visible():
     assert [r.status for r in of(seen, events.ResponseHead)] == [403, 500]
 
 
+async def test_an_http_exception_raised_with_a_text_is_reported_with_that_text():
+    from rich.console import Console
+
+    from inspector.model import Model
+    from inspector.views import RequestTree
+
+    async def no_user(request):
+        raise web.HTTPNotFound(text="no user with id 42")
+
+    app = web.Application()
+    app.router.add_get("/users/42", no_user)
+    model = Model()
+    app.tracer.subscribe(model.feed)
+    server = await sketch.serve(app)
+    await exchange(server.port, b"GET /users/42 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    await server.close()
+    [trace] = model.recent
+    assert trace.handler_end.error == "HTTPNotFound: no user with id 42"
+    console = Console(color_system=None, width=100, file=None)
+    with console.capture() as capture:
+        console.print(RequestTree(trace))
+    assert "raised HTTPNotFound: no user with id 42" in capture.get()
+
+
 async def test_a_chunked_body_in_two_reads_shows_each_read_and_chunk():
     body = b"5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n"
     head = (

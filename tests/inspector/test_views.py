@@ -116,3 +116,44 @@ def test_view_of_names_the_choices_when_the_name_is_wrong():
         assert "choose from ['onion', 'ruler', 'tree', 'whynot']" in str(exc)
     else:
         raise AssertionError("expected a ValueError")
+
+
+BAD_HEADER = b"GET /users/42?x=1 HTTP/1.1\r\nHost: x\r\nBad Header: y\r\n\r\n"
+
+
+def a_bad_header() -> list:
+    """What sketch reports for a head with a space in a header name (seen over a socket)."""
+    return [
+        ev.ConnectionMade(1.0, 1, 0, "127.0.0.1:5000"),
+        ev.DataReceived(1.0, 1, 0, 0, BAD_HEADER),
+        ev.ParserCallback(1.0001, 1, 1, "on_message_begin", (), ()),
+        ev.ParserCallback(1.0001, 1, 1, "on_url", (b"/users/42?x=1",), (4,)),
+        ev.ParseError(1.0002, 1, 1, 400, "Invalid header token", 0),
+    ]
+
+
+def test_a_refused_head_shows_what_was_parsed_the_refusal_and_where_parsing_stopped():
+    text = render(RequestTree(trace_of(a_bad_header())), width=100)
+    assert text.splitlines()[0] == "GET /users/42?x=1 -> 400 in 0.10 ms"
+    assert "response 400 Bad Request (refused: Invalid header token), then close" in text
+    at = BAD_HEADER.index(b" Header")
+    assert f"parsing stopped at byte {at} of {len(BAD_HEADER)}: Bad[ ]Header: y" in text
+
+
+def test_the_dashboard_lists_a_refused_request_by_what_was_parsed():
+    model = Model()
+    for event in a_bad_header():
+        model.feed(event)
+    text = render(Dashboard(model), width=100)
+    assert "GET /users/42?x=1" in text and "in flight 0 " in text
+
+
+def test_a_refusal_before_any_byte_says_so():
+    events = [
+        ev.ConnectionMade(1.0, 1, 0, "127.0.0.1:5000"),
+        ev.ParseError(1.0, 1, 0, 503, "more than 2 connections are open, try again later", 0),
+    ]
+    text = render(RequestTree(trace_of(events)), width=100)
+    assert text.splitlines()[0] == "(unparsed request) -> 503 in 0.00 ms"
+    assert "response 503 Service Unavailable (refused: more than 2 connections" in text
+    assert "refused before any byte of a request was parsed" in text

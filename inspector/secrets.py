@@ -1,0 +1,145 @@
+"""Credentials masked before the inspector keeps, draws or records anything.
+
+A browser sends its cookies to every server on the host, so a notebook's server URL
+opened next to JupyterLab receives Jupyter's own login cookie; drawn whole, it would sit
+in every saved notebook and handout. So the values of `Cookie`, `Set-Cookie`,
+`Authorization` and `Proxy-Authorization`, and of query parameters named like a token,
+a password, a key or a secret, are replaced by `*`, one per byte: the names stay, the
+lengths stay, and so do the byte offsets the ruler draws with. `Masker(reveal=True)`
+lets everything through.
+
+Masking happens to events, as they come in (`Model.feed`, `Recorder`): what is drawn,
+recorded or exported later never held a secret.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+
+from sketch import events as ev
+
+__all__ = ["SECRET_HEADERS", "Masker", "mask_value", "mask_query", "mask_header", "mask_bytes"]
+
+SECRET_HEADERS = frozenset({"cookie", "set-cookie", "authorization", "proxy-authorization"})
+_SECRET_NAME = r"[^=&;\s?#]*(?:token|passw(?:or)?d|key|secret|auth|session)[^=&;\s?#]*"
+_QUERY = re.compile(r"(?i)([?&;]" + _SECRET_NAME + r"=)([^&;\s#]*)")
+_QUERY_BYTES = re.compile(_QUERY.pattern.encode())
+_HEADER_LINE = re.compile(
+    rb"(?im)^(?:cookie|set-cookie|authorization|proxy-authorization)[ \t]*:[ \t]*([^\r\n]*)"
+)
+_MAX_CARRY = 64 * 1024  # an unfinished line longer than this is not a head sketch reads
+
+
+def mask_value(value: str) -> str:
+    """`*` for each byte of `value` (as sketch decoded it), so the length stays."""
+    return "*" * len(value.encode("utf-8", "surrogateescape"))
+
+
+def mask_query(target: str) -> str:
+    """A request target (or any URL) with the values of secret-named parameters masked."""
+    if "=" not in target:
+        return target
+    return _QUERY.sub(lambda m: m.group(1) + mask_value(m.group(2)), target)
+
+
+def mask_header(name: str, value: str) -> str:
+    """A header's value as shown: masked whole for credentials, its query masked else."""
+    if name.lower() in SECRET_HEADERS:
+        return mask_value(value)
+    return mask_query(value)
+
+
+def mask_bytes(data: bytes) -> bytes:
+    """Raw bytes with credential header values and secret query values starred."""
+    return _masked(data, _spans(data), 0)
+
+
+def _spans(data: bytes) -> list[tuple[int, int]]:
+    spans = [m.span(1) for m in _HEADER_LINE.finditer(data)]
+    spans += [m.span(2) for m in _QUERY_BYTES.finditer(data)]
+    return spans
+
+
+def _masked(data: bytes, spans: list[tuple[int, int]], shift: int) -> bytes:
+    """`data` with the parts of `spans` (in a buffer `shift` bytes before it) starred."""
+    out = None
+    for start, end in spans:
+        start, end = max(start - shift, 0), min(end - shift, len(data))
+        if start < end:
+            out = out if out is not None else bytearray(data)
+            out[start:end] = b"*" * (end - start)
+    return data if out is None else bytes(out)
+
+
+class Masker:
+    """Masks events as they come; `masker(event)` returns the event to keep.
+
+    Raw reads are masked with what came before them on their connection (the unfinished
+    line), so a `Cookie:` header split across two reads is masked in both.
+    """
+
+    def __init__(self, reveal: bool = False) -> None:
+        self.reveal = reveal
+        self._carry: dict[int, bytes] = {}  # per connection: its unfinished last line
+        self._url: dict[int, bytes] = {}  # per connection: the target's pieces so far
+
+    def __call__(self, event: ev.Event) -> ev.Event:
+        if self.reveal:
+            return event
+        kind = type(event)
+        if kind is ev.DataReceived:
+            return self._read(event)  # type: ignore[arg-type]
+        if kind is ev.ParserCallback:
+            return self._callback(event)  # type: ignore[arg-type]
+        if kind is ev.RequestHead:
+            return dataclasses.replace(
+                event,
+                target=mask_query(event.target),  # type: ignore[attr-defined]
+                headers=_headers(event.headers),  # type: ignore[attr-defined]
+            )
+        if kind is ev.ResponseHead:
+            return dataclasses.replace(event, headers=_headers(event.headers))  # type: ignore[attr-defined]
+        if kind is ev.ConnectionLost:
+            self._carry.pop(event.conn, None)
+            self._url.pop(event.conn, None)
+        return event
+
+    def _read(self, event: ev.DataReceived) -> ev.DataReceived:
+        carry = self._carry.get(event.conn, b"")
+        buffer = carry + event.data
+        line_end = buffer.rfind(b"\n")
+        rest = buffer[line_end + 1 :]
+        if len(rest) <= _MAX_CARRY:
+            self._carry[event.conn] = rest
+        else:
+            self._carry.pop(event.conn, None)
+        data = _masked(event.data, _spans(buffer), len(carry))
+        return event if data is event.data else dataclasses.replace(event, data=data)
+
+    def _callback(self, event: ev.ParserCallback) -> ev.ParserCallback:
+        if event.name == "on_message_begin":
+            self._url.pop(event.conn, None)
+        elif event.name == "on_url":
+            # A target spanning reads arrives in pieces: a piece may begin inside a
+            # value, so each is masked as a part of the target so far.
+            (piece,) = event.data
+            before = self._url.get(event.conn, b"")
+            target = before + piece
+            if len(target) <= _MAX_CARRY:
+                self._url[event.conn] = target
+            masked = _masked(piece, _spans(target), len(before))
+            if masked is not piece:
+                return dataclasses.replace(event, data=(masked,))
+        elif event.name == "on_header":
+            name, value = event.data
+            if name.lower().decode("latin-1") in SECRET_HEADERS:
+                return dataclasses.replace(event, data=(name, b"*" * len(value)))
+            masked = mask_bytes(value)
+            if masked is not value:
+                return dataclasses.replace(event, data=(name, masked))
+        return event
+
+
+def _headers(headers: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
+    return tuple((name, mask_header(name, value)) for name, value in headers)
