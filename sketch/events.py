@@ -1,4 +1,4 @@
-"""Trace events: what sketch tells an observer, one small frozen object per step.
+"""Trace events: what sketch tells an observer, one small object per step.
 
 sketch never draws anything. At each stage of a connection, a request or the server's
 life it may emit one of these to the subscribers of a Tracer; the inspector folds them
@@ -8,6 +8,12 @@ check (`if tracer.on:`) and no event object is built.
 Every event carries `t` (time.perf_counter(), seconds), `conn` (the connection's
 number, 0 for server-wide events) and `req` (the request's number on its connection,
 0 where there is none).
+
+Events are slotted dataclasses, immutable by convention: nobody sets a field after an
+event is made (an observer that wants a changed event makes a new one with
+`dataclasses.replace`). Not `frozen=True`: a frozen dataclass sets each field through
+`object.__setattr__`, which made an event cost 0.64 µs to build instead of 0.17, and a
+traced request builds about seventeen of them.
 """
 
 from __future__ import annotations
@@ -45,7 +51,7 @@ __all__ = [
 logger = logging.getLogger("sketch.events")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Event:
     t: float
     conn: int
@@ -55,17 +61,17 @@ class Event:
 # --- transport ---------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ConnectionMade(Event):
     peer: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ConnectionLost(Event):
     reason: str  # "closed" or the error that ended it
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class DataReceived(Event):
     offset: int  # bytes received on this connection before this read
     data: bytes
@@ -74,21 +80,21 @@ class DataReceived(Event):
 # --- parser ------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ParserCallback(Event):
     name: str  # the httptools callback: "on_url", "on_header", "on_body", ...
     data: tuple[bytes, ...]  # what it was given: (url,), (name, value), (chunk,) or ()
     offsets: tuple[int, ...] = ()  # where each of `data` starts on the connection, -1: unknown
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ParseError(Event):
     status: int  # the answer it got: 400, 414, 431, 505, ...
     reason: str
     offset: int  # bytes received on this connection before the read that failed
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class RequestHead(Event):
     method: str
     target: str
@@ -99,7 +105,7 @@ class RequestHead(Event):
 # --- dispatcher --------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class RouteTried(Event):
     method: str
     pattern: str  # the path as registered, `/users/{name}`
@@ -109,7 +115,7 @@ class RouteTried(Event):
     params: tuple[tuple[str, str], ...]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class RouteDecision(Event):
     status: int  # 200 for a match, else 404 or 405
     handler: str
@@ -120,13 +126,13 @@ class RouteDecision(Event):
 # --- middlewares and handler -------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class MiddlewareEnter(Event):
     name: str
     depth: int  # 0 is the outermost
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class MiddlewareExit(Event):
     name: str
     depth: int
@@ -136,12 +142,12 @@ class MiddlewareExit(Event):
     called_next: bool  # False: it answered without the layers inside (a short-circuit)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class HandlerStart(Event):
     name: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class HandlerEnd(Event):
     name: str
     elapsed: float
@@ -152,14 +158,14 @@ class HandlerEnd(Event):
 # --- response ----------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ResponseHead(Event):
     status: int
     reason: str
     headers: tuple[tuple[str, str], ...]  # as written, after on_response_prepare
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ResponseEnd(Event):
     status: int
     bytes_written: int  # head and body, framing included
@@ -169,13 +175,13 @@ class ResponseEnd(Event):
 # --- lifecycle ---------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class HookStart(Event):
     signal: str  # "on_startup", "on_shutdown", "on_cleanup", "cleanup_ctx", ...
     callback: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class HookEnd(Event):
     signal: str
     callback: str
@@ -183,18 +189,18 @@ class HookEnd(Event):
     error: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ServerStart(Event):
     url: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ShutdownPhase(Event):
     phase: str  # "stop accepting", "close idle", "drain", "cancel"
     count: int  # connections or requests concerned
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ServerStop(Event):
     cancelled: int  # requests cancelled past the grace period
 
