@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import doctest
 
+import httptools
 import pytest
 
 import sketch.reader
-from sketch.events import ParserCallback
+from sketch.events import ParserCallback, Tracer
 from sketch.framing import Limits, Refusal
 from sketch.reader import ReaderState, RequestReader
 from sketch.request import Request
@@ -123,3 +124,84 @@ def test_traced_callbacks_carry_the_offsets_of_their_bytes():
     headers = [e for e in events if isinstance(e, ParserCallback) and e.name == "on_header"]
     second = GET.index(b"Host") + len(GET)
     assert headers[1].offsets == (second, second + len(b"Host: "))
+
+
+def test_the_reader_s_states_read_as_words():
+    assert [state.value for state in ReaderState] == [
+        "between requests",
+        "in a head",
+        "in a body",
+        "stopped",
+    ]
+
+
+@pytest.mark.parametrize(("extra", "too_large"), [(0, False), (1, True)], ids=["1 MiB", "one more"])
+def test_a_body_of_one_mib_is_kept_by_default_one_byte_more_is_too_large(extra, too_large):
+    size = 1024**2 + extra  # aiohttp's client_max_size
+    head = b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % size
+    [request] = RequestReader(Limits()).feed(head + b"x" * size)
+    assert request.body_complete
+    assert request._too_large is too_large
+
+
+def test_trace_events_carry_the_connection_s_number_zero_when_none_is_given():
+    for conn, expected in [({}, 0), ({"conn": 7}, 7)]:
+        reader = RequestReader(Limits(), **conn)
+        events = []
+        reader.tracer.subscribe(events.append)
+        reader.feed(GET)
+        assert events and {e.conn for e in events} == {expected}
+
+
+def test_an_unknown_method_after_a_request_in_the_same_read_is_a_bad_request():
+    # Rule 3's note: the method is only read back when the failing request is the
+    # first in the bytes fed; after another one it is no method at all, so 400.
+    served, refusal = RequestReader(Limits()).feed(GET + b"BREW / HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert isinstance(served, Request)
+    assert (refusal.status, refusal.reason) == (400, "Invalid method encountered")
+
+
+def test_once_refused_mid_head_the_rest_of_the_head_makes_no_request():
+    reader = RequestReader(Limits())
+    assert reader.feed(GET[:10]) == []
+    assert reader.refuse(408, "the request head did not arrive in time") == Refusal(
+        408, "the request head did not arrive in time"
+    )
+    assert reader.feed(GET[10:] + GET) == []
+    assert reader.refuse(400, "again") is None  # refused once, and only once
+
+
+def test_a_request_asking_for_an_upgrade_is_the_last_one_read_and_closes():
+    upgrade = b"GET / HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n"
+    reader = RequestReader(Limits())
+    [request] = reader.feed(upgrade + GET)
+    assert not request.keep_alive
+    assert reader.state is ReaderState.STOPPED
+    assert reader.feed(GET) == []
+
+
+def test_a_header_at_the_very_start_of_a_read_is_located():
+    reader = RequestReader(Limits())
+    events = []
+    reader.tracer.subscribe(events.append)
+    start = b"GET / HTTP/1.1\r\n"
+    reader.feed(start)
+    reader.feed(b"Host: x\r\n\r\n")
+    [header] = [e for e in events if isinstance(e, ParserCallback) and e.name == "on_header"]
+    assert header.offsets == (len(start), len(start) + len(b"Host: "))
+
+
+class _BrokenTracer(Tracer):
+    def __init__(self) -> None:
+        super().__init__()
+        self.on = True
+
+    def emit(self, event) -> None:
+        raise RuntimeError("a bug in a callback")
+
+
+def test_an_error_in_a_callback_is_raised_not_taken_for_bad_bytes():
+    reader = RequestReader(Limits(), tracer=_BrokenTracer())
+    with pytest.raises(httptools.HttpParserCallbackError) as raised:
+        reader.feed(GET)
+    assert isinstance(raised.value.__context__, RuntimeError)
