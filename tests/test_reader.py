@@ -205,3 +205,92 @@ def test_an_error_in_a_callback_is_raised_not_taken_for_bad_bytes():
     with pytest.raises(httptools.HttpParserCallbackError) as raised:
         reader.feed(GET)
     assert isinstance(raised.value.__context__, RuntimeError)
+
+
+def test_a_refusal_made_between_feeds_is_not_added_to_what_a_feed_returned():
+    reader = RequestReader(Limits())
+    returned = reader.feed(GET[:10])
+    refusal = reader.refuse(408, "the request head did not arrive in time")
+    assert returned == [] and refusal.status == 408
+
+
+def test_a_stopped_reader_reads_nothing_more():
+    reader = RequestReader(Limits())
+    reader.stop()
+    assert reader.feed(GET) == []
+    assert reader.state is ReaderState.STOPPED and reader.requests == 0
+
+
+def test_nothing_is_read_after_a_request_told_to_close_while_its_body_arrives():
+    reader = RequestReader(Limits())
+    [request] = reader.feed(POST[:-3])
+    request.keep_alive = False  # as the connection does when the server shuts down
+    assert reader.feed(POST[-3:] + GET) == []
+    assert request.body_complete
+    assert reader.state is ReaderState.STOPPED and reader.requests == 1
+
+
+def test_max_head_bounds_each_head_at_its_edge_not_the_connection_s_heads_together():
+    reader = RequestReader(Limits(max_head=8))
+    start, end = b"GET / HTTP/1.1\r\n", b"\n\r\n"
+    for number in (1, 2):
+        assert reader.feed(start) == []
+        assert reader.feed(b"Host: x\r") == []  # 8 unfinished bytes of head: the limit
+        [request] = reader.feed(end)
+        assert request.number == number
+    assert reader.feed(start) == []
+    [refusal] = reader.feed(b"Host: xy\r")  # one more
+    assert refusal == Refusal(431, "the request head is too large")
+
+
+@pytest.mark.parametrize(
+    ("limits", "raw", "refusal"),
+    [
+        (
+            Limits(max_target=8),
+            b"GET /12345678 HTTP/1.1\r\nHost: x\r\n\r\n",
+            Refusal(414, "the request target is longer than 8 bytes"),
+        ),
+        (
+            Limits(max_headers=1),
+            b"GET / HTTP/1.1\r\nHost: x\r\nX: y\r\n\r\n",
+            Refusal(431, "more than 1 header fields"),
+        ),
+        (
+            Limits(max_field=5),
+            b"GET / HTTP/1.1\r\nHost: x\r\nX: yyyyy\r\n\r\n",
+            Refusal(431, "a header field is longer than 5 bytes"),
+        ),
+    ],
+    ids=["target", "fields", "field"],
+)
+def test_a_head_over_a_limit_is_refused_and_no_request_is_made_of_it(limits, raw, refusal):
+    reader = RequestReader(limits)
+    assert reader.feed(raw + GET) == [refusal]
+    assert reader.requests == 1
+
+
+def test_a_header_whose_name_began_in_an_earlier_read_has_unknown_offsets():
+    reader = RequestReader(Limits())
+    events = []
+    reader.tracer.subscribe(events.append)
+    reader.feed(b"GET / HTTP/1.1\r\nHo")
+    reader.feed(b"st: x\r\n\r\n")
+    [header] = [e for e in events if isinstance(e, ParserCallback) and e.name == "on_header"]
+    assert header.data == (b"Host", b"x") and header.offsets == (-1, -1)
+
+
+def test_a_header_value_that_is_not_utf8_keeps_its_bytes():
+    raw = b"GET / HTTP/1.1\r\nHost: x\r\nX-Name: caf\xe9\r\n\r\n"
+    [request] = RequestReader(Limits()).feed(raw)
+    assert request.headers["X-Name"].encode("utf-8", "surrogateescape") == b"caf\xe9"
+
+
+def test_a_traced_body_is_located_after_its_head_even_when_the_head_holds_the_same_bytes():
+    reader = RequestReader(Limits())
+    events = []
+    reader.tracer.subscribe(events.append)
+    head = b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n"
+    reader.feed(head + b"\r\n")  # a body that looks like the end of a head
+    [body] = [e for e in events if isinstance(e, ParserCallback) and e.name == "on_body"]
+    assert body.offsets == (len(head),)
