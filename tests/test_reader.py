@@ -294,3 +294,16 @@ def test_a_traced_body_is_located_after_its_head_even_when_the_head_holds_the_sa
     reader.feed(head + b"\r\n")  # a body that looks like the end of a head
     [body] = [e for e in events if isinstance(e, ParserCallback) and e.name == "on_body"]
     assert body.offsets == (len(head),)
+
+
+def test_traced_chunks_are_located_whatever_line_breaks_their_data_holds():
+    reader = RequestReader(Limits())
+    events = []
+    reader.tracer.subscribe(events.append)
+    head = b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+    data = b"XX\nXX"
+    reader.feed(head + b"5\r\n" + data + b"\r\n5\r\n" + data + b"\r\n0\r\n\r\n")
+    bodies = [e for e in events if isinstance(e, ParserCallback) and e.name == "on_body"]
+    first = len(head) + len(b"5\r\n")
+    second = first + len(data + b"\r\n5\r\n")
+    assert [e.offsets for e in bodies] == [(first,), (second,)]
