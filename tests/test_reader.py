@@ -307,3 +307,33 @@ def test_traced_chunks_are_located_whatever_line_breaks_their_data_holds():
     first = len(head) + len(b"5\r\n")
     second = first + len(data + b"\r\n5\r\n")
     assert [e.offsets for e in bodies] == [(first,), (second,)]
+
+
+def test_an_empty_header_value_has_no_offset_and_does_not_move_the_search():
+    reader = RequestReader(Limits())
+    events = []
+    reader.tracer.subscribe(events.append)
+    raw = b"GET / HTTP/1.1\r\nX-Empty:\r\nHost: x\r\n\r\n"
+    reader.feed(raw)
+    empty, host = [e for e in events if isinstance(e, ParserCallback) and e.name == "on_header"]
+    assert empty.offsets == (raw.index(b"X-Empty"), -1)
+    assert host.offsets == (raw.index(b"Host"), raw.index(b"Host") + len(b"Host: "))
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "body"),
+    [
+        (b"Content-Length: 2", b"\r\n\r\n", b"\r\n"),  # the head's whole end in the second
+        (b"Content-Length: 1\r\n", b"\r\n", b"\n"),  # only its last CRLF
+    ],
+    ids=["whole end", "last line break"],
+)
+def test_a_traced_body_is_located_after_a_head_whose_end_came_in_a_later_read(first, second, body):
+    reader = RequestReader(Limits())
+    events = []
+    reader.tracer.subscribe(events.append)
+    start = b"POST / HTTP/1.1\r\nHost: x\r\n" + first
+    reader.feed(start)
+    reader.feed(second + body)
+    [on_body] = [e for e in events if isinstance(e, ParserCallback) and e.name == "on_body"]
+    assert on_body.offsets == (len(start + second),)
