@@ -9,7 +9,7 @@ How this works:
   client that sleeps waiting for it wakes that client up, and under load the wake-ups
   cost more than the sends: fewer sends, fewer wake-ups, microseconds later.
 - Rule 3: what is written always leaves in order: before anything is written now, what
-  was held goes first; more than `_HOLD_LIMIT` bytes held go at once, so that the
+  was held goes first; `_HOLD_LIMIT` bytes held or more go at once, so that the
   transport's flow control sees them.
 - Rule 4: flow control: when the transport's buffer is full asyncio calls
   `pause_writing`; writers of big bodies then wait in `drain()` until it empties.
