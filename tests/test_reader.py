@@ -31,6 +31,19 @@ def feed_all(data: bytes, *, bytewise: bool, reader: RequestReader | None = None
     return results
 
 
+def traced_reader() -> tuple[RequestReader, list]:
+    """A reader with a subscriber that keeps its trace events."""
+    reader = RequestReader(Limits())
+    events: list = []
+    reader.tracer.subscribe(events.append)
+    return reader, events
+
+
+def callbacks(events: list, name: str) -> list[ParserCallback]:
+    """The parser callback events named `name`, in order."""
+    return [e for e in events if isinstance(e, ParserCallback) and e.name == name]
+
+
 def test_the_module_docstring_example_runs():
     failures, tried = doctest.testmod(sketch.reader)
     assert tried > 0 and failures == 0
@@ -115,13 +128,11 @@ def test_a_big_read_is_parsed_from_a_memoryview_without_copies():
 
 
 def test_traced_callbacks_carry_the_offsets_of_their_bytes():
-    reader = RequestReader(Limits())
-    events = []
-    reader.tracer.subscribe(events.append)
+    reader, events = traced_reader()
     reader.feed(GET + GET)
-    urls = [e for e in events if isinstance(e, ParserCallback) and e.name == "on_url"]
+    urls = callbacks(events, "on_url")
     assert [e.offsets for e in urls] == [(4,), (len(GET) + 4,)]
-    headers = [e for e in events if isinstance(e, ParserCallback) and e.name == "on_header"]
+    headers = callbacks(events, "on_header")
     second = GET.index(b"Host") + len(GET)
     assert headers[1].offsets == (second, second + len(b"Host: "))
 
@@ -181,13 +192,11 @@ def test_a_request_asking_for_an_upgrade_is_the_last_one_read_and_closes():
 
 
 def test_a_header_at_the_very_start_of_a_read_is_located():
-    reader = RequestReader(Limits())
-    events = []
-    reader.tracer.subscribe(events.append)
+    reader, events = traced_reader()
     start = b"GET / HTTP/1.1\r\n"
     reader.feed(start)
     reader.feed(b"Host: x\r\n\r\n")
-    [header] = [e for e in events if isinstance(e, ParserCallback) and e.name == "on_header"]
+    [header] = callbacks(events, "on_header")
     assert header.offsets == (len(start), len(start) + len(b"Host: "))
 
 
@@ -271,12 +280,10 @@ def test_a_head_over_a_limit_is_refused_and_no_request_is_made_of_it(limits, raw
 
 
 def test_a_header_whose_name_began_in_an_earlier_read_has_unknown_offsets():
-    reader = RequestReader(Limits())
-    events = []
-    reader.tracer.subscribe(events.append)
+    reader, events = traced_reader()
     reader.feed(b"GET / HTTP/1.1\r\nHo")
     reader.feed(b"st: x\r\n\r\n")
-    [header] = [e for e in events if isinstance(e, ParserCallback) and e.name == "on_header"]
+    [header] = callbacks(events, "on_header")
     assert header.data == (b"Host", b"x") and header.offsets == (-1, -1)
 
 
@@ -287,35 +294,29 @@ def test_a_header_value_that_is_not_utf8_keeps_its_bytes():
 
 
 def test_a_traced_body_is_located_after_its_head_even_when_the_head_holds_the_same_bytes():
-    reader = RequestReader(Limits())
-    events = []
-    reader.tracer.subscribe(events.append)
+    reader, events = traced_reader()
     head = b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n"
     reader.feed(head + b"\r\n")  # a body that looks like the end of a head
-    [body] = [e for e in events if isinstance(e, ParserCallback) and e.name == "on_body"]
+    [body] = callbacks(events, "on_body")
     assert body.offsets == (len(head),)
 
 
 def test_traced_chunks_are_located_whatever_line_breaks_their_data_holds():
-    reader = RequestReader(Limits())
-    events = []
-    reader.tracer.subscribe(events.append)
+    reader, events = traced_reader()
     head = b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
     data = b"XX\nXX"
     reader.feed(head + b"5\r\n" + data + b"\r\n5\r\n" + data + b"\r\n0\r\n\r\n")
-    bodies = [e for e in events if isinstance(e, ParserCallback) and e.name == "on_body"]
+    bodies = callbacks(events, "on_body")
     first = len(head) + len(b"5\r\n")
     second = first + len(data + b"\r\n5\r\n")
     assert [e.offsets for e in bodies] == [(first,), (second,)]
 
 
 def test_an_empty_header_value_has_no_offset_and_does_not_move_the_search():
-    reader = RequestReader(Limits())
-    events = []
-    reader.tracer.subscribe(events.append)
+    reader, events = traced_reader()
     raw = b"GET / HTTP/1.1\r\nX-Empty:\r\nHost: x\r\n\r\n"
     reader.feed(raw)
-    empty, host = [e for e in events if isinstance(e, ParserCallback) and e.name == "on_header"]
+    empty, host = callbacks(events, "on_header")
     assert empty.offsets == (raw.index(b"X-Empty"), -1)
     assert host.offsets == (raw.index(b"Host"), raw.index(b"Host") + len(b"Host: "))
 
@@ -329,11 +330,9 @@ def test_an_empty_header_value_has_no_offset_and_does_not_move_the_search():
     ids=["whole end", "last line break"],
 )
 def test_a_traced_body_is_located_after_a_head_whose_end_came_in_a_later_read(first, second, body):
-    reader = RequestReader(Limits())
-    events = []
-    reader.tracer.subscribe(events.append)
+    reader, events = traced_reader()
     start = b"POST / HTTP/1.1\r\nHost: x\r\n" + first
     reader.feed(start)
     reader.feed(second + body)
-    [on_body] = [e for e in events if isinstance(e, ParserCallback) and e.name == "on_body"]
+    [on_body] = callbacks(events, "on_body")
     assert on_body.offsets == (len(start + second),)
