@@ -107,7 +107,6 @@ def test_every_step_in_the_architecture_diagram_names_code_that_exists():
 
 
 # Known exceptions, each with its reason. bench/ is changed on another branch for now.
-TEXT_WITHOUT_ENCODING: dict[str, str] = {}
 POSIX_PATHS_ALLOWED = {"bench/load.py": "reads /proc for the memory figures: Linux-only by nature"}
 
 
@@ -139,8 +138,6 @@ def test_text_files_and_pipes_are_read_and_written_as_utf8():
     found = []
     for path in _python_sources():
         name = path.relative_to(ROOT).as_posix()
-        if name in TEXT_WITHOUT_ENCODING:
-            continue
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for node in ast.walk(tree):
             if isinstance(node, ast.Call) and _opens_text_without_encoding(node):

@@ -113,7 +113,9 @@ class CountingTransport(MemoryTransport):
         super().write(data)
 
 
-async def test_answers_to_two_connections_leave_together_at_the_next_turn():
+def two_counting_connections() -> list[tuple]:
+    """Two connections to one server whose handler answers with the path."""
+
     async def hello(request):
         return web.Response(text=request.path)
 
@@ -123,6 +125,11 @@ async def test_answers_to_two_connections_leave_together_at_the_next_turn():
         protocol, transport = server(), CountingTransport()
         protocol.connection_made(transport)
         connections.append((protocol, transport))
+    return connections
+
+
+async def test_answers_to_two_connections_leave_together_at_the_next_turn():
+    connections = two_counting_connections()
     for protocol, _ in connections:  # one turn of the loop: two reads
         protocol.data_received(GET)
     if sys.version_info < (3, 12):
@@ -134,15 +141,7 @@ async def test_answers_to_two_connections_leave_together_at_the_next_turn():
 
 @pytest.mark.skipif(sys.version_info < (3, 12), reason="handler Tasks start eagerly on 3.12+")
 async def test_answers_made_in_one_loop_turn_leave_together_at_the_next():
-    async def hello(request):
-        return web.Response(text=request.path)
-
-    server = Server(hello)
-    connections = []
-    for _ in range(2):
-        protocol, transport = server(), CountingTransport()
-        protocol.connection_made(transport)
-        connections.append((protocol, transport))
+    connections = two_counting_connections()
     pipelined = b"".join(b"GET /%d HTTP/1.1\r\nHost: x\r\n\r\n" % i for i in (1, 2, 3))
     for protocol, _ in connections:  # one turn of the loop: two reads
         protocol.data_received(pipelined)
