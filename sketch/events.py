@@ -12,8 +12,9 @@ number, 0 for server-wide events) and `req` (the request's number on its connect
 Events are slotted dataclasses, immutable by convention: nobody sets a field after an
 event is made (an observer that wants a changed event makes a new one with
 `dataclasses.replace`). Not `frozen=True`: a frozen dataclass sets each field through
-`object.__setattr__`, which made an event cost 0.64 µs to build instead of 0.17, and a
-traced request builds about seventeen of them.
+`object.__setattr__`, and a traced request builds about seventeen events. Building a
+ParserCallback, timed with `timeit` (best of 5 x 500,000): 0.47 µs slotted against
+1.09 µs frozen on Python 3.11, 0.35 against 1.45 on 3.13.
 """
 
 from __future__ import annotations
