@@ -21,6 +21,8 @@ from dataclasses import dataclass
 
 from multidict import CIMultiDict
 
+from .http import EXPECT, HOST, TRANSFER_ENCODING
+
 __all__ = ["Limits", "Refusal", "check_head"]
 
 
@@ -50,9 +52,9 @@ def check_head(version: str, headers: CIMultiDict[str]) -> Refusal | None:
     """Rules 1 to 4, once the whole head is in. None means: serve it."""
     if version not in ("1.0", "1.1"):
         return Refusal(505, f"HTTP/{version} is not supported, only HTTP/1.0 and HTTP/1.1")
-    if version == "1.1" and len(headers.getall("Host", ())) != 1:
+    if version == "1.1" and len(headers.getall(HOST, ())) != 1:
         return Refusal(400, "an HTTP/1.1 request needs exactly one Host header")
-    codings = headers.getall("Transfer-Encoding", ())
+    codings = headers.getall(TRANSFER_ENCODING, ())
     if codings:
         if version == "1.0":
             return Refusal(400, "Transfer-Encoding is not allowed in an HTTP/1.0 request")
@@ -60,7 +62,7 @@ def check_head(version: str, headers: CIMultiDict[str]) -> Refusal | None:
         unknown = [name for name in names if name != "chunked"]
         if unknown:
             return Refusal(501, "no transfer coding other than chunked is implemented")
-    expect = headers.get("Expect")
+    expect = headers.get(EXPECT)
     if expect is not None and expect.strip().lower() != "100-continue":
         return Refusal(417, "the only expectation supported is 100-continue")
     return None

@@ -6,10 +6,12 @@ Everything here is a pure function or a constant; nothing imports sketch.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from email.utils import formatdate
 from http import HTTPStatus
 from typing import NamedTuple
+
+from multidict import istr
 
 __all__ = [
     "HttpVersion",
@@ -24,9 +26,28 @@ __all__ = [
     "must_have_empty_body",
     "parse_content_type",
     "HeaderInjectionError",
+    "CONNECTION",
+    "CONTENT_LENGTH",
+    "CONTENT_TYPE",
+    "DATE",
+    "EXPECT",
+    "HOST",
+    "SERVER",
+    "TRANSFER_ENCODING",
 ]
 
 SERVER_SOFTWARE = "sketch/0.1"
+
+# The header names looked up on every request, as multidict's case-insensitive `istr`:
+# a lookup by an istr skips folding the name's case each time (as aiohttp's hdrs does).
+CONNECTION = istr("Connection")
+CONTENT_LENGTH = istr("Content-Length")
+CONTENT_TYPE = istr("Content-Type")
+DATE = istr("Date")
+EXPECT = istr("Expect")
+HOST = istr("Host")
+SERVER = istr("Server")
+TRANSFER_ENCODING = istr("Transfer-Encoding")
 
 
 class HttpVersion(NamedTuple):
@@ -85,10 +106,12 @@ class HeaderInjectionError(ValueError):
 
 
 def serialize_head(
-    version: HttpVersion, status: int, reason: str, headers: Iterable[tuple[str, str]]
+    version: HttpVersion, status: int, reason: str, fields: Collection[tuple[str, str]]
 ) -> bytes:
-    """The status line and header block, CRLF-terminated (RFC 9112 2.1)."""
-    fields = list(headers)
+    """The status line and header block, CRLF-terminated (RFC 9112 2.1).
+
+    `fields` is a list of (name, value), or a multidict's `items()`.
+    """
     try:
         block = "\r\n".join(map(": ".join, fields))  # name: value, joined in C
     except TypeError:  # a value that is not a str (an int, say): format each one
@@ -101,7 +124,7 @@ def serialize_head(
     # CRs and LFs allowed are the line ends we wrote: one per field, two more.
     ends = len(fields) + 2
     if head.count("\n") != ends or head.count("\r") != ends or "\0" in head:
-        raise HeaderInjectionError(_which_field(reason, headers))
+        raise HeaderInjectionError(_which_field(reason, fields))
     # Non-ASCII values go out as UTF-8, as aiohttp does (RFC 9110 5.5 calls it obs-text).
     return head.encode("utf-8")
 

@@ -75,6 +75,10 @@ class Phase(enum.Enum):
     CLOSING = "closing"
     CLOSED = "closed"
 
+    # Each member is the only one of its kind, so identity is its hash. (Enum's own
+    # __hash__ is Python code, and `_to()` hashes phases twice a request.)
+    __hash__ = object.__hash__
+
 
 # Rule 5: the phases each phase may move to.
 _NEXT = {
@@ -192,7 +196,8 @@ class HttpProtocol(asyncio.Protocol):
         would queue thousands of Request objects. Unparsed bytes wait in the backlog.
         """
         reader = self.reader
-        view = memoryview(data)  # slices of a memoryview copy nothing
+        # Slices of a memoryview copy nothing; a small read is one slice, itself.
+        view = memoryview(data) if len(data) > _SLICE else data
         start = 0
         while start < len(view) and reader.state is not ReaderState.STOPPED:
             if len(self._queue) >= _PIPELINE_LIMIT:
@@ -261,15 +266,14 @@ class HttpProtocol(asyncio.Protocol):
     def _keep_open(self, request: Request, task: asyncio.Task[bool]) -> bool:
         """Rule 3, once an answer is out: True if the connection stays open."""
         self._current = None
-        if task.cancelled():
+        try:
+            keep_alive = task.result()
+        except asyncio.CancelledError:
             keep_alive = False
-        elif task.exception() is not None:  # the error page itself could not go out
-            exc = task.exception()
+        except Exception as exc:  # the error page itself could not go out
             if not isinstance(exc, ConnectionError):
                 logger.error("error answering %r", request, exc_info=exc)
             keep_alive = False
-        else:
-            keep_alive = task.result()
         if not keep_alive:
             # A body not read to its end would be parsed as the next request: close.
             self._close(linger=not request.body_complete)

@@ -22,7 +22,7 @@ from multidict import CIMultiDict, CIMultiDictProxy, MultiDict, MultiDictProxy
 from yarl import URL
 
 from .exceptions import HTTPBadRequest, HTTPRequestEntityTooLarge
-from .http import HttpVersion, parse_content_type
+from .http import EXPECT, HttpVersion, parse_content_type
 
 if TYPE_CHECKING:
     from .protocol import HttpProtocol
@@ -59,6 +59,23 @@ class Request(MutableMapping[str, Any]):
 
     POST_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
+    # What every request starts with, as class-level defaults: a request sets its own
+    # only when one changes, so making a Request costs fewer stores.
+    _writer: Any = None  # the connection's way out (writer.py), set by the protocol
+    _rel_url: URL | None = None  # built on first use: many handlers never need it
+    number = 0  # its place on the connection: 1, 2, ... (set by the reader)
+    _match_info: Any = None  # set by the application's router
+    _app: Any = None
+    # The body, filled by the reader through _feed_body / _feed_eof.
+    _received = 0
+    _complete = False
+    _too_large = False
+    _waiter: asyncio.Future[None] | None = None
+    _error: BaseException | None = None  # why the body will never be complete
+    _body: bytes | None = None
+    _post: MultiDictProxy[Any] | None = None
+    _continue_sent = False  # `100 Continue`, at most once (see read())
+
     def __init__(
         self,
         protocol: HttpProtocol,
@@ -71,7 +88,6 @@ class Request(MutableMapping[str, Any]):
         client_max_size: int = 1024**2,
     ) -> None:
         self._protocol = protocol  # the connection it came on (set by it)
-        self._writer: Any = None  # that connection's way out (writer.py)
         self.method = method
         self.version = version
         self.raw_path = target
@@ -79,23 +95,7 @@ class Request(MutableMapping[str, Any]):
         self.keep_alive = keep_alive
         self._client_max_size = client_max_size
         self._state: dict[str, Any] = {}
-        self._rel_url: URL | None = None  # built on first use: many handlers never need it
-        self.number = 0  # its place on the connection: 1, 2, ... (set by the protocol)
-        self._match_info: Any = None  # set by the application's router
-        self._app: Any = None
-        # The body, filled by the protocol through _feed_body / _feed_eof.
         self._chunks: list[bytes] = []
-        self._received = 0
-        self._complete = False
-        self._too_large = False
-        self._waiter: asyncio.Future[None] | None = None
-        self._error: BaseException | None = None  # why the body will never be complete
-        self._body: bytes | None = None
-        self._post: MultiDictProxy[Any] | None = None
-        # RFC 9110 10.1.1: only an HTTP/1.1 client waits for 100 Continue.
-        self._continue_pending = (
-            version >= (1, 1) and headers.get("Expect", "").lower() == "100-continue"
-        )
 
     # --- what the head said -------------------------------------------------
 
@@ -207,6 +207,10 @@ class Request(MutableMapping[str, Any]):
         if self._waiter is not None and not self._waiter.done():
             self._waiter.set_result(None)
 
+    def _expects_continue(self) -> bool:
+        # RFC 9110 10.1.1: only an HTTP/1.1 client waits for 100 Continue.
+        return self.version >= (1, 1) and self._headers.get(EXPECT, "").lower() == "100-continue"
+
     @property
     def body_complete(self) -> bool:
         return self._complete
@@ -225,8 +229,8 @@ class Request(MutableMapping[str, Any]):
         if self._error is not None:
             raise self._error
         if not self._complete and not self._too_large:
-            if self._continue_pending:
-                self._continue_pending = False
+            if not self._continue_sent and self._expects_continue():
+                self._continue_sent = True
                 self._writer.write_interim(b"HTTP/1.1 100 Continue\r\n\r\n")
             self._waiter = self._protocol.loop.create_future()
             try:

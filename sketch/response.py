@@ -23,7 +23,13 @@ from multidict import CIMultiDict
 
 from .events import ResponseHead
 from .http import (
+    CONNECTION,
+    CONTENT_LENGTH,
+    CONTENT_TYPE,
+    DATE,
+    SERVER,
     SERVER_SOFTWARE,
+    TRANSFER_ENCODING,
     HttpVersion10,
     http_date,
     must_have_empty_body,
@@ -43,6 +49,16 @@ class StreamResponse:
 
     _send_head_immediately = True  # a stream's client should see the head at once
 
+    # What every response starts with, as class-level defaults: a response sets its
+    # own only when one changes, so making a Response costs fewer stores.
+    _request: Request | None = None  # set by prepare()
+    _keep_alive: bool | None = None
+    _chunked = False
+    _empty_body = False  # decided in prepare() from method and status
+    _head: bytes | None = None  # serialized but not yet sent
+    _eof_sent = False
+    body_length = 0  # body bytes written so far, framing excluded
+
     def __init__(
         self,
         *,
@@ -51,14 +67,7 @@ class StreamResponse:
         headers: Any = None,
     ) -> None:
         self._headers: CIMultiDict[str] = CIMultiDict(headers or ())
-        self._request: Request | None = None  # set by prepare()
         self.set_status(status, reason)
-        self._keep_alive: bool | None = None
-        self._chunked = False
-        self._empty_body = False  # decided in prepare() from method and status
-        self._head: bytes | None = None  # serialized but not yet sent
-        self._eof_sent = False
-        self.body_length = 0  # body bytes written so far, framing excluded
 
     # --- status and headers -------------------------------------------------
 
@@ -85,35 +94,35 @@ class StreamResponse:
 
     @property
     def content_type(self) -> str:
-        return parse_content_type(self._headers.get("Content-Type"))[0]
+        return parse_content_type(self._headers.get(CONTENT_TYPE))[0]
 
     @content_type.setter
     def content_type(self, value: str) -> None:
         charset = self.charset
-        self._headers["Content-Type"] = value + (f"; charset={charset}" if charset else "")
+        self._headers[CONTENT_TYPE] = value + (f"; charset={charset}" if charset else "")
 
     @property
     def charset(self) -> str | None:
-        return parse_content_type(self._headers.get("Content-Type"))[1].get("charset")
+        return parse_content_type(self._headers.get(CONTENT_TYPE))[1].get("charset")
 
     @charset.setter
     def charset(self, value: str | None) -> None:
         mime = self.content_type
         if mime == "application/octet-stream" and value:
             raise RuntimeError("set content_type before charset: octet-stream has none")
-        self._headers["Content-Type"] = mime + (f"; charset={value.lower()}" if value else "")
+        self._headers[CONTENT_TYPE] = mime + (f"; charset={value.lower()}" if value else "")
 
     @property
     def content_length(self) -> int | None:
-        value = self._headers.get("Content-Length")
+        value = self._headers.get(CONTENT_LENGTH)
         return None if value is None else int(value)
 
     @content_length.setter
     def content_length(self, value: int | None) -> None:
         if value is None:
-            self._headers.pop("Content-Length", None)
+            self._headers.pop(CONTENT_LENGTH, None)
         else:
-            self._headers["Content-Length"] = str(int(value))
+            self._headers[CONTENT_LENGTH] = str(int(value))
 
     # --- connection ---------------------------------------------------------
 
@@ -126,7 +135,7 @@ class StreamResponse:
         self._keep_alive = False
 
     def enable_chunked_encoding(self) -> None:
-        if "Content-Length" in self._headers:
+        if CONTENT_LENGTH in self._headers:
             raise RuntimeError("a response cannot be both chunked and of known length")
         self._chunked = True
 
@@ -181,23 +190,23 @@ class StreamResponse:
             # RFC 9110 8.6: a 204 or 304 has no Content-Length describing a body;
             # a HEAD response keeps the one a GET would have had.
             if self._status in (204, 304) or self._status < 200:
-                headers.pop("Content-Length", None)
-            headers.pop("Transfer-Encoding", None)
-        elif "Content-Length" not in headers:
+                headers.pop(CONTENT_LENGTH, None)
+            headers.pop(TRANSFER_ENCODING, None)
+        elif CONTENT_LENGTH not in headers:
             if request.version >= (1, 1):
                 self._chunked = True  # RFC 9112 7.1: length unknown -> chunked
-                headers["Transfer-Encoding"] = "chunked"
+                headers[TRANSFER_ENCODING] = "chunked"
             else:
                 self._keep_alive = False  # RFC 9112 6.3: HTTP/1.0 body ends at close
-        if not self._empty_body and headers.get("Content-Length") != "0":
-            headers.setdefault("Content-Type", "application/octet-stream")
-        headers.setdefault("Date", http_date())
-        headers.setdefault("Server", SERVER_SOFTWARE)
-        if "Connection" not in headers:
+        if not self._empty_body and headers.get(CONTENT_LENGTH) != "0":
+            headers.setdefault(CONTENT_TYPE, "application/octet-stream")
+        headers.setdefault(DATE, http_date())
+        headers.setdefault(SERVER, SERVER_SOFTWARE)
+        if CONNECTION not in headers:
             if self._keep_alive and request.version == HttpVersion10:
-                headers["Connection"] = "keep-alive"
+                headers[CONNECTION] = "keep-alive"
             elif not self._keep_alive and request.version >= (1, 1):
-                headers["Connection"] = "close"
+                headers[CONNECTION] = "close"
 
     def _frame(self, data: bytes) -> bytes:
         if self._empty_body or not data:
@@ -266,7 +275,7 @@ class Response(StreamResponse):
         if content_type is not None and "charset" in content_type:
             raise ValueError("put the charset in charset=, not in content_type")
         super().__init__(status=status, reason=reason, headers=headers)
-        has_type = "Content-Type" in self._headers
+        has_type = CONTENT_TYPE in self._headers
         if has_type and (content_type is not None or charset is not None):
             raise ValueError("pass a Content-Type header or content_type/charset, not both")
         if text is not None:
@@ -274,12 +283,10 @@ class Response(StreamResponse):
                 raise TypeError(f"text must be str, got {type(text).__name__}: use body=")
             if not has_type:
                 charset = charset or "utf-8"
-                self._headers["Content-Type"] = f"{content_type or 'text/plain'}; charset={charset}"
+                self._headers[CONTENT_TYPE] = f"{content_type or 'text/plain'}; charset={charset}"
             body = text.encode(charset or self.charset or "utf-8")
         elif content_type is not None:
-            self._headers["Content-Type"] = content_type + (
-                f"; charset={charset}" if charset else ""
-            )
+            self._headers[CONTENT_TYPE] = content_type + (f"; charset={charset}" if charset else "")
         self.body = body
 
     @property
@@ -293,7 +300,7 @@ class Response(StreamResponse):
         elif isinstance(value, (bytearray, memoryview)):
             self._body = bytes(value)
         elif isinstance(value, str):
-            self._headers.setdefault("Content-Type", "text/plain; charset=utf-8")
+            self._headers.setdefault(CONTENT_TYPE, "text/plain; charset=utf-8")
             self._body = value.encode(self.charset or "utf-8")
         else:
             raise TypeError(
@@ -307,12 +314,12 @@ class Response(StreamResponse):
 
     @text.setter
     def text(self, value: str) -> None:
-        self._headers.setdefault("Content-Type", "text/plain; charset=utf-8")
+        self._headers.setdefault(CONTENT_TYPE, "text/plain; charset=utf-8")
         self._body = value.encode(self.charset or "utf-8")
 
     def _start(self, request: Request) -> None:
         self._chunked = False  # the length is known
-        self._headers["Content-Length"] = str(len(self._body or b""))
+        self._headers[CONTENT_LENGTH] = str(len(self._body or b""))
         super()._start(request)
 
     def _send_at_once(self, request: Request) -> bool:

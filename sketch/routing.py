@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable, Iterable, Iterator
+from collections.abc import Set as AbstractSet
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +43,7 @@ __all__ = [
 ]
 
 Handler = Callable[[Any], Awaitable[StreamResponse]]
-OnTry = Callable[["Resource", "MatchInfo | None", set[str]], None]
+OnTry = Callable[["Resource", "MatchInfo | None", AbstractSet[str]], None]
 
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"})
 ANY_METHOD = "*"
@@ -53,6 +54,7 @@ ANY_METHOD = "*"
 _PLACEHOLDER = re.compile(r"(\{[_a-zA-Z][^{}]*(?:\{[^{}]*\}[^{}]*)*\})")
 _VARIABLE = re.compile(r"\{(?P<name>[_a-zA-Z][_a-zA-Z0-9]*)(?::(?P<regex>.+))?\}", re.S)
 _SEGMENT = r"[^{}/]+"
+_NO_METHODS: frozenset[str] = frozenset()  # what a resource that matched, or missed, adds
 
 
 def _quote(part: str) -> str:
@@ -120,15 +122,15 @@ class Resource:
         """The variables of `path` (empty for a literal path), or None when it does not match."""
         raise NotImplementedError
 
-    def resolve(self, method: str, path: str) -> tuple[MatchInfo | None, set[str]]:
+    def resolve(self, method: str, path: str) -> tuple[MatchInfo | None, AbstractSet[str]]:
         """A MatchInfo when path and method match; otherwise the methods the path allows."""
         params = self.match(path)
         if params is None:
-            return None, set()
+            return None, _NO_METHODS
         route = self.routes.get(method) or self.routes.get(ANY_METHOD)
         if route is None:
             return None, set(self.routes)
-        return MatchInfo(params, route), set()
+        return MatchInfo(params, route), _NO_METHODS
 
     def url_for(self, **parts: str) -> URL:
         raise NotImplementedError
