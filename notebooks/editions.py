@@ -140,12 +140,12 @@ def _student(outdir: Path) -> None:
     copy_support(outdir)
 
 
-def _solutions(outdir: Path) -> None:
+def _solutions(outdir: Path, paths: list[Path] | None = None) -> None:
     """The full edition, executed in the chapters' order in one folder: each chapter
     imports what the ones before it built, and outdir/diy/ is the whole framework."""
     if (outdir / "diy").exists():
         shutil.rmtree(outdir / "diy")  # built afresh, never on top of an older build
-    for path in notebooks():
+    for path in paths or notebooks():
         executed = execute(nbformat.read(path, as_version=4), outdir)
         nbformat.write(executed, outdir / path.name)
         print(f"executed: {outdir / path.name}")
