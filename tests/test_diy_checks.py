@@ -18,16 +18,22 @@ NOTEBOOKS = Path(__file__).parent.parent / "notebooks"
 sys.path.insert(0, str(NOTEBOOKS))
 
 from checks import FAILED, NOT_YET, PASSED  # noqa: E402
-from diy_checks import check_protocol, check_server  # noqa: E402
+from diy_checks import check_protocol, check_request, check_response, check_server  # noqa: E402
 from diy_magic import forget, module_of, write_module  # noqa: E402
 from editions import _build_stub, _solutions, assemble, execute, learner_edition  # noqa: E402
 
 CHAPTER = {
     "01": NOTEBOOKS / "01_transports_and_protocols.ipynb",
     "02": NOTEBOOKS / "02_server_protocol_and_parser.ipynb",
+    "03": NOTEBOOKS / "03_request_and_response.ipynb",
 }
-CHECKS = {"01": check_protocol, "02": check_server}
-MODULE = {"01": "protocol.py", "02": "server.py"}
+# check: (its chapter, the check, the module it checks)
+CHECKS = {
+    "protocol": ("01", check_protocol, "protocol.py"),
+    "server": ("02", check_server, "server.py"),
+    "request": ("03", check_request, "request.py"),
+    "response": ("03", check_response, "response.py"),
+}
 
 
 @pytest.fixture
@@ -50,9 +56,9 @@ def _break(folder: Path, module: str, old: str, new: str) -> None:
     path.write_text(code.replace(old, new), encoding="utf-8")
 
 
-async def _verdict(chapter: str, folder: Path, capsys) -> str:
+async def _verdict(name: str, folder: Path, capsys) -> str:
     capsys.readouterr()
-    await CHECKS[chapter](folder)
+    await CHECKS[name][1](folder)
     out = capsys.readouterr().out.splitlines()
     lines = [line for line in out if line.startswith((PASSED, NOT_YET, FAILED))]
     assert len(lines) == 1, out
@@ -68,9 +74,9 @@ def _made_once(attribute: str) -> list[tuple[str, str]]:
     return [(line, ""), (INIT, INIT.replace("None\n", "None\n" + line, 1))]
 
 
-# chapter: [(module, [(old, new), ...], what the check must say)]
+# check: [(module, [(old, new), ...], what the check must say)]
 WRONG = {
-    "01": [
+    "protocol": [
         (  # the guide's runner: one protocol made once, handed to every connection
             "protocol.py",
             [
@@ -108,7 +114,7 @@ WRONG = {
             "closed with no answer: did data_received raise? (transport.write takes bytes",
         ),
     ],
-    "02": [
+    "server": [
         (  # the guide's on_url: each piece replaces the one before
             "server.py",
             [("self.url += url", "self.url = url")],
@@ -150,26 +156,94 @@ WRONG = {
             "decode names and values to str",
         ),
     ],
+    "request": [
+        (  # the guide's url kept as it came
+            "request.py",
+            [("self.url = URL(url)  #", "self.url = url  #")],
+            "request.url is a str: make it a yarl.URL",
+        ),
+        (  # the guide's headers: a plain dict
+            "request.py",
+            [("CIMultiDictProxy(CIMultiDict(headers))", "dict(headers)")],
+            "header names are case-insensitive (RFC 9110 5.1)",
+        ),
+        (  # a query that keeps one value per key
+            "request.py",
+            [("return self.url.query  #", "return dict(self.url.query)  #")],
+            "keep repeated keys",
+        ),
+        (  # the path as it was on the wire
+            "request.py",
+            [("return self.url.path  #", "return self.url.raw_path  #")],
+            "request.path is '/caf%C3%A9/menu': give the decoded path",
+        ),
+        (  # a body decoded with the wrong charset
+            "request.py",
+            [(".decode(self.charset)", '.decode("latin-1")')],
+            "decode it with the charset of Content-Type",
+        ),
+    ],
+    "response": [
+        (  # the guide's line ends
+            "response.py",
+            [
+                (
+                    'head = "\\r\\n".join(lines) + "\\r\\n\\r\\n"',
+                    'head = "\\n".join(lines) + "\\n\\n"',
+                )
+            ],
+            "a line of the head ends in \\n alone: every line ends in \\r\\n",
+        ),
+        (  # the guide's length: the body kept a str, its characters counted
+            "response.py",
+            [
+                ("body = body.encode(charset)  #", "pass  #"),
+                ("+ self.body\n", "+ self.body.encode(self.charset)\n"),
+            ],
+            "is 17 bytes in UTF-8 and Content-Length says 13: count the bytes",
+        ),
+        (  # every status is OK
+            "response.py",
+            [("reason or HTTPStatus(status).phrase", 'reason or "OK"')],
+            "the reason phrase of 201 is 'Created'",
+        ),
+        (  # the headers given, dropped
+            "response.py",
+            [
+                (
+                    '        lines += [f"{name}: {value}" for name, value in self.headers'
+                    ".items()]\n",
+                    "",
+                )
+            ],
+            "did not send X-Served-By: diy",
+        ),
+        (  # no charset: the client guesses
+            "response.py",
+            [("{self.content_type}; charset={self.charset}", "{self.content_type}")],
+            "Content-Type is 'text/plain': a str body is sent as 'text/plain; charset=utf-8'",
+        ),
+    ],
 }
 
 
-@pytest.mark.parametrize("chapter", sorted(CHECKS))
-async def test_the_reference_solution_passes(chapter, folder, capsys):
-    _built(folder, chapter)
-    assert (await _verdict(chapter, folder, capsys)).startswith(PASSED)
+@pytest.mark.parametrize("name", sorted(CHECKS))
+async def test_the_reference_solution_passes(name, folder, capsys):
+    _built(folder, CHECKS[name][0])
+    assert (await _verdict(name, folder, capsys)).startswith(PASSED)
 
 
 @pytest.mark.parametrize(
-    "chapter,case",
-    [(chapter, i) for chapter, cases in WRONG.items() for i in range(len(cases))],
-    ids=[f"{chapter}-{i}" for chapter, cases in WRONG.items() for i in range(len(cases))],
+    "name,case",
+    [(name, i) for name, cases in WRONG.items() for i in range(len(cases))],
+    ids=[f"{name}-{i}" for name, cases in WRONG.items() for i in range(len(cases))],
 )
-async def test_a_plausible_wrong_solution_is_told_why(chapter, case, folder, capsys):
-    module, edits, reason = WRONG[chapter][case]
-    _built(folder, chapter)
+async def test_a_plausible_wrong_solution_is_told_why(name, case, folder, capsys):
+    module, edits, reason = WRONG[name][case]
+    _built(folder, CHECKS[name][0])
     for old, new in edits:
         _break(folder, module, old, new)
-    verdict = await _verdict(chapter, folder, capsys)
+    verdict = await _verdict(name, folder, capsys)
     assert verdict.startswith(FAILED) and reason in verdict, verdict
 
 
@@ -178,26 +252,33 @@ def test_there_are_at_least_three_wrong_solutions_per_check():
     assert all(len(cases) >= 3 for cases in WRONG.values())
 
 
-@pytest.mark.parametrize("chapter", sorted(CHECKS))
-async def test_the_learner_editions_stub_is_not_yet(chapter, folder, capsys):
-    _built(folder, chr(ord(chapter[-1]) - 1).rjust(2, "0"))  # the chapters before
+@pytest.mark.parametrize("name", sorted(CHECKS))
+async def test_the_learner_editions_stub_is_not_yet(name, folder, capsys):
+    chapter, _, module = CHECKS[name]
+    _built(folder, chapter)  # this chapter's and the earlier ones' reference...
     notebook = nbformat.read(CHAPTER[chapter], as_version=4)
-    [cell] = [c for c in notebook.cells if module_of(c.source) is not None]
-    stub = _build_stub(cell)
-    write_module(MODULE[chapter], stub.split("\n", 1)[1], folder)
-    verdict = await _verdict(chapter, folder, capsys)
+    [cell] = [c for c in notebook.cells if module_of(c.source) == module]
+    stub = _build_stub(cell)  # ...but this module as the learner edition has it
+    write_module(module, stub.split("\n", 1)[1], folder)
+    verdict = await _verdict(name, folder, capsys)
     assert verdict.startswith(NOT_YET) and "in the build cell above" in verdict, verdict
 
 
 async def test_a_check_with_an_earlier_chapter_missing_names_it(folder, capsys):
     assemble(folder, [CHAPTER["02"]])  # chapter 02 done, chapter 01 never run here
-    verdict = await _verdict("02", folder, capsys)
+    verdict = await _verdict("server", folder, capsys)
     assert verdict.startswith(NOT_YET) and "finish chapter 01 first" in verdict, verdict
+
+
+async def test_chapter_03_with_chapter_02_missing_names_it(folder, capsys):
+    assemble(folder, [CHAPTER["01"], CHAPTER["03"]])
+    verdict = await _verdict("response", folder, capsys)
+    assert verdict.startswith(NOT_YET) and "finish chapter 02 first" in verdict, verdict
 
 
 async def test_a_module_that_does_not_import_is_said_so(folder, capsys):
     write_module("protocol.py", "class EchoProtocol(:\n", folder)
-    verdict = await _verdict("01", folder, capsys)
+    verdict = await _verdict("protocol", folder, capsys)
     assert verdict.startswith(FAILED) and "diy/protocol.py does not import: SyntaxError" in verdict
 
 
@@ -228,6 +309,8 @@ def test_solutions_leave_the_assembled_framework(tmp_path):
     assert sorted(p.name for p in package.glob("*.py")) == [
         "__init__.py",
         "protocol.py",
+        "request.py",
+        "response.py",
         "server.py",
     ]
     for path in CHAPTER.values():

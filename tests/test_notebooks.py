@@ -151,12 +151,6 @@ WRONG = {
         "    return web.Response(text='I answer myself')\n",
         "your middleware answered without calling the handler: it must wrap it",
     ),
-    "03_request_and_response": (
-        "def serialize(status, reason, text):\n"
-        "    head = f'HTTP/1.1 {status} {reason}\\nContent-Length: {len(text)}\\n\\n'\n"
-        "    return (head + text).encode()\n",
-        "every line ends in",
-    ),
 }
 
 
