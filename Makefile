@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 
-.PHONY: test lab bench trace student handouts doctor lint load mutate clean
+.PHONY: test lab bench trace student handouts solutions doctor lint load mutate clean
 
 test: $(VENV)/.test
 	$(PY) -m pytest
@@ -29,6 +29,11 @@ student: $(VENV)/.test
 
 handouts: $(VENV)/.test
 	$(PY) -m notebooks.editions handouts build/handouts
+
+# The full edition executed in order into build/solutions/: it leaves the framework the
+# course builds, the reference answer, as build/solutions/diy/.
+solutions: $(VENV)/.test
+	$(PY) -m notebooks.editions solutions build/solutions
 
 # What an attendee runs before the day: the lab set-up, then every check (notebooks/doctor.py).
 doctor: $(VENV)/.lab

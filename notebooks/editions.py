@@ -1,35 +1,93 @@
-"""The course's two editions, and the handouts made from them.
+"""The course's two editions, the handouts made from them, and the assembled solutions.
 
     python -m notebooks.editions student OUTDIR     # the learner edition
     python -m notebooks.editions handouts OUTDIR    # both editions, executed, as HTML
+    python -m notebooks.editions solutions OUTDIR   # the full edition, executed in order,
+                                                    # leaving OUTDIR/diy/ (the framework)
 
 A solution cell carries the tag `solution` and, in its metadata, the task in words and
 the names it defines: `{"sketch": {"task": "...", "defines": ["timing"]}}`. In the
 learner edition its code becomes the task as comments and each name set to None; the
 checks below it then say "not yet", and the notebook still runs to the end.
+
+A build cell is a cell whose first line is `%%diy <module>.py` (notebooks/diy_magic.py):
+it writes the learner's framework, `diy/<module>.py`, in the folder the notebook runs
+in. Its metadata has the same form as a solution's. In the learner edition it keeps its
+`%%diy` line, so running the stub still writes the module, and the rest becomes the
+task as comments, the module's imports (`"imports": "import asyncio"`) and each name
+set to None: the module exists, its names are stubs, and the checks say "not yet".
+
+Notebooks run in a working folder that is not the tracked notebooks/: the support
+modules (SUPPORT) are copied there, and `diy/` is written there.
 """
 
 from __future__ import annotations
 
 import copy
+import shutil
 import sys
 from pathlib import Path
 
 import nbformat
 
-HERE = Path(__file__).parent
+try:  # imported as notebooks.editions (make) or as editions (tests, from notebooks/)
+    from .diy_magic import module_of, write_module
+except ImportError:
+    from diy_magic import module_of, write_module
 
-__all__ = ["notebooks", "learner_edition", "execute"]
+HERE = Path(__file__).parent
+# What a notebook imports from its own folder: copied next to every edition.
+SUPPORT = ("checks.py", "diy_checks.py", "diy_magic.py")
+
+__all__ = ["notebooks", "learner_edition", "execute", "build_cells", "assemble", "SUPPORT"]
 
 
 def notebooks() -> list[Path]:
     return sorted(HERE.glob("[0-9][0-9]_*.ipynb"))
 
 
+def build_cells(notebook: nbformat.NotebookNode) -> list[tuple[str, str]]:
+    """Each build cell as (module, code): `("protocol.py", "import asyncio...")`."""
+    found = []
+    for cell in notebook.cells:
+        module = module_of(cell.source) if cell.cell_type == "code" else None
+        if module is not None:
+            found.append((module, cell.source.lstrip().split("\n", 1)[1]))
+    return found
+
+
+def assemble(folder: Path, paths: list[Path]) -> None:
+    """Write the full edition's build cells of `paths` into `folder/diy/`, unexecuted.
+
+    What a learner who finished those chapters has: a test runs the next chapter on it.
+    """
+    for path in paths:
+        for module, code in build_cells(nbformat.read(path, as_version=4)):
+            write_module(module, code, folder)
+
+
+def _build_stub(cell: nbformat.NotebookNode) -> str:
+    spec = cell.metadata.get("sketch", {})
+    task = spec.get("task", "write this module of your framework here")
+    lines = [cell.source.lstrip().split("\n", 1)[0]]
+    lines += [
+        f"# Build: {line}" if i == 0 else f"# {line}" for i, line in enumerate(task.splitlines())
+    ]
+    if spec.get("imports"):
+        lines += ["", spec["imports"]]
+    lines += [""] + [f"{name} = None  # replace with your own" for name in spec.get("defines", [])]
+    return "\n".join(lines)
+
+
 def learner_edition(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """Solutions out, stubs in, everything else as it is."""
+    """Solutions and build cells out, stubs in, everything else as it is."""
     learner = copy.deepcopy(notebook)
     for cell in learner.cells:
+        if cell.cell_type == "code" and module_of(cell.source) is not None:
+            cell.source = _build_stub(cell)
+            cell.outputs = []
+            cell.execution_count = None
+            continue
         if "solution" not in cell.get("metadata", {}).get("tags", []):
             continue
         spec = cell.metadata.get("sketch", {})
@@ -45,16 +103,30 @@ def learner_edition(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
     return learner
 
 
-def execute(notebook: nbformat.NotebookNode, timeout: int = 60) -> nbformat.NotebookNode:
-    """Run every cell in a fresh kernel, in the notebooks folder, as a learner would."""
+def copy_support(folder: Path) -> None:
+    """Put the modules a notebook imports from its own folder into `folder`."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in SUPPORT:
+        if (HERE / name).resolve() != (folder / name).resolve():
+            shutil.copyfile(HERE / name, folder / name)
+
+
+def execute(
+    notebook: nbformat.NotebookNode, folder: Path, timeout: int = 60
+) -> nbformat.NotebookNode:
+    """Run every cell in a fresh kernel in `folder`, as a learner would in theirs.
+
+    The support modules are copied there first; build cells write `folder/diy/`.
+    """
     from nbclient import NotebookClient
 
+    copy_support(folder)
     executed = copy.deepcopy(notebook)
     client = NotebookClient(
         executed,
         timeout=timeout,
         kernel_name="python3",
-        resources={"metadata": {"path": str(HERE)}},
+        resources={"metadata": {"path": str(folder)}},
     )
     client.execute()
     return executed
@@ -65,9 +137,19 @@ def _student(outdir: Path) -> None:
     for path in notebooks():
         nbformat.write(learner_edition(nbformat.read(path, as_version=4)), outdir / path.name)
         print(f"learner edition: {outdir / path.name}")
-    (outdir / "checks.py").write_text(
-        (HERE / "checks.py").read_text(encoding="utf-8"), encoding="utf-8"
-    )
+    copy_support(outdir)
+
+
+def _solutions(outdir: Path, paths: list[Path] | None = None) -> None:
+    """The full edition, executed in the chapters' order in one folder: each chapter
+    imports what the ones before it built, and outdir/diy/ is the whole framework."""
+    if (outdir / "diy").exists():
+        shutil.rmtree(outdir / "diy")  # built afresh, never on top of an older build
+    for path in paths or notebooks():
+        executed = execute(nbformat.read(path, as_version=4), outdir)
+        nbformat.write(executed, outdir / path.name)
+        print(f"executed: {outdir / path.name}")
+    print(f"the framework: {outdir / 'diy'}")
 
 
 def _handouts(outdir: Path, paths: list[Path] | None = None) -> None:
@@ -81,17 +163,18 @@ def _handouts(outdir: Path, paths: list[Path] | None = None) -> None:
             notebook = nbformat.read(path, as_version=4)
             if edition == "learner":
                 notebook = learner_edition(notebook)
-            html, _ = exporter.from_notebook_node(execute(notebook))
+            html, _ = exporter.from_notebook_node(execute(notebook, target))
             out = target / path.with_suffix(".html").name
             out.write_text(html, encoding="utf-8")
             print(f"handout: {out}")
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) != 2 or argv[0] not in ("student", "handouts"):
+    commands = {"student": _student, "handouts": _handouts, "solutions": _solutions}
+    if len(argv) != 2 or argv[0] not in commands:
         print(__doc__, file=sys.stderr)
         return 2
-    {"student": _student, "handouts": _handouts}[argv[0]](Path(argv[1]))
+    commands[argv[0]](Path(argv[1]))
     return 0
 
 

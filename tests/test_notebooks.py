@@ -5,6 +5,8 @@
 - full edition: every exercise check passes;
 - learner edition (solutions replaced by stubs): every check says "not yet", so no
   check can pass without the learner's work, and the notebook still runs to the end;
+- each runs in a folder of its own, as a learner's working copy: the full edition on the
+  framework (diy/) the chapters before it built, the learner edition on an empty one;
 - the full edition runs with HTTP_PROXY, HTTPS_PROXY and ALL_PROXY naming a closed port
   (as on a managed laptop), the learner edition without: the notebooks' clients reach
   the kernel's own servers directly either way.
@@ -23,7 +25,8 @@ NOTEBOOKS = Path(__file__).parent.parent / "notebooks"
 sys.path.insert(0, str(NOTEBOOKS))
 
 from checks import FAILED, NOT_YET, PASSED  # noqa: E402
-from editions import execute, learner_edition, notebooks  # noqa: E402
+from diy_magic import module_of  # noqa: E402
+from editions import assemble, execute, learner_edition, notebooks  # noqa: E402
 
 PATHS = notebooks()
 
@@ -78,14 +81,15 @@ def _lines(notebook, prefix: str) -> list[str]:
 @pytest.mark.timeout(120)
 @pytest.mark.parametrize("edition", ["full", "learner"])
 @pytest.mark.parametrize("path", PATHS, ids=[p.stem for p in PATHS])
-def test_the_notebook_runs_top_to_bottom(path, edition, request):
+def test_the_notebook_runs_top_to_bottom(path, edition, request, tmp_path):
     if edition == "full":
         request.getfixturevalue("behind_a_closed_proxy")
+        assemble(tmp_path, PATHS[: PATHS.index(path)])
     notebook = nbformat.read(path, as_version=4)
     if edition == "learner":
         notebook = learner_edition(notebook)
     started = time.monotonic()
-    executed = execute(notebook)
+    executed = execute(notebook, tmp_path)
     took = time.monotonic() - started
     outputs = [o for cell in executed.cells for o in cell.get("outputs", [])]
     errors = [f"{o.ename}: {o.evalue}" for o in outputs if o.output_type == "error"]
@@ -112,14 +116,20 @@ def test_the_learner_edition_keeps_the_checks_and_drops_the_solutions(tmp_path):
         learner = nbformat.read(tmp_path / path.name, as_version=4)
         for before, after in zip(full.cells, learner.cells, strict=True):
             tags = before.metadata.get("tags", [])
-            if "solution" in tags:
+            if module_of(before.source) is not None:
+                first, rest = after.source.split("\n", 1)
+                assert first == before.source.split("\n", 1)[0]  # it still writes diy/
+                assert rest.startswith("# Build: ") and rest not in before.source
+                for name in before.metadata["sketch"]["defines"]:
+                    assert f"{name} = None" in after.source
+            elif "solution" in tags:
                 assert after.source != before.source
                 assert after.source.startswith("# Exercise: ")
                 for name in before.metadata["sketch"]["defines"]:
                     assert f"{name} = None" in after.source
             else:
                 assert after.source == before.source
-    assert (tmp_path / "checks.py").exists()
+    assert (tmp_path / "checks.py").exists() and (tmp_path / "diy_magic.py").exists()
 
 
 @pytest.mark.timeout(120)
@@ -141,24 +151,18 @@ WRONG = {
         "    return web.Response(text='I answer myself')\n",
         "your middleware answered without calling the handler: it must wrap it",
     ),
-    "03_request_and_response": (
-        "def serialize(status, reason, text):\n"
-        "    head = f'HTTP/1.1 {status} {reason}\\nContent-Length: {len(text)}\\n\\n'\n"
-        "    return (head + text).encode()\n",
-        "every line ends in",
-    ),
 }
 
 
 @pytest.mark.timeout(120)
 @pytest.mark.parametrize("name", sorted(WRONG))
-def test_a_wrong_solution_is_told_what_is_wrong_in_plain_words(name):
+def test_a_wrong_solution_is_told_what_is_wrong_in_plain_words(name, tmp_path):
     code, reason = WRONG[name]
     notebook = nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4)
     for cell in notebook.cells:
         if "solution" in cell.metadata.get("tags", []):
             cell.source = code
-    executed = execute(notebook)
+    executed = execute(notebook, tmp_path)
     failures = _lines(executed, FAILED)
     assert len(failures) == 1 and reason in failures[0], failures
     tracebacks = [

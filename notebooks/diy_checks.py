@@ -1,0 +1,529 @@
+"""Checks of the framework you build, `diy`: real requests to your code, plain verdicts.
+
+Each check imports your modules afresh from `diy/` in the notebook's folder, starts
+them on real loopback sockets (port 0), sends requests the way clients do (in pieces,
+several on one connection) and says what is wrong in words, as notebooks/checks.py
+does. A part you have not written yet (the stub of the learner edition: its names are
+None) gets "not yet"; a part from an earlier chapter that is missing names the chapter
+to finish first.
+
+A build cell's check, in its chapter:
+
+    from diy_checks import check_protocol
+    await check_protocol()
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from checks import FAILED, NOT_YET, Problem, check
+from diy_magic import PACKAGE, forget
+
+__all__ = ["check_protocol", "check_server", "check_request", "check_response", "Part"]
+
+WAIT = 1.0  # seconds a client waits for an answer before it says there was none
+
+Part = tuple[str, str, str]  # (chapter, module, name): ("01", "protocol", "start_server")
+
+
+def _import(folder: Path, module: str) -> Any:
+    """diy.<module> from `folder`, read from its file now; None if there is no file."""
+    where = str(folder)
+    if sys.path[:1] != [where]:
+        with contextlib.suppress(ValueError):
+            sys.path.remove(where)
+        sys.path.insert(0, where)
+    if not (folder / PACKAGE / f"{module}.py").exists():
+        return None
+    return importlib.import_module(f"{PACKAGE}.{module}")
+
+
+async def _check_build(
+    title: str,
+    test: Callable[..., Awaitable[None]],
+    parts: list[Part],
+    chapter: str,
+    folder: Path | None,
+) -> None:
+    """Load `parts` from diy/, then run `test(*objects)` through checks.check."""
+    folder = folder or Path.cwd()
+    forget()
+    found = []
+    for part_chapter, module, name in parts:
+        where = f"{PACKAGE}/{module}.py"
+        try:
+            loaded = _import(folder, module)
+        except Exception as exc:  # the learner's module does not even import
+            print(f"{FAILED} {title}: {where} does not import: {type(exc).__name__}: {exc}")
+            return
+        value = getattr(loaded, name, None)
+        if value is None or value is ...:
+            if part_chapter == chapter:
+                hint = f"write {name} in the build cell above ({where}), then run this again"
+            else:
+                hint = (
+                    f"finish chapter {part_chapter} first: {where} has no {name} yet "
+                    "(run that chapter's build cell in this same folder)"
+                )
+            print(f"{NOT_YET} {title}: {hint}")
+            return
+        found.append(value)
+    await check(title, test, *found)
+
+
+async def _read(reader: asyncio.StreamReader, size: int) -> bytes | None:
+    """Exactly `size` bytes; b'' + what came if the connection closed; None on silence."""
+    try:
+        return await asyncio.wait_for(reader.readexactly(size), WAIT)
+    except asyncio.IncompleteReadError as closed:
+        return b"" + closed.partial
+    except TimeoutError:
+        return None
+
+
+async def _close(server: Any, writers: list[asyncio.StreamWriter]) -> None:
+    for writer in writers:
+        writer.close()
+        with contextlib.suppress(ConnectionError, OSError):
+            await writer.wait_closed()
+    if hasattr(server, "close"):
+        server.close()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(server.wait_closed(), WAIT)
+
+
+def _port(server: Any, name: str) -> int:
+    if not getattr(server, "sockets", None):
+        raise Problem(
+            f"{name} returned {server!r}: return the server loop.create_server gives you, "
+            "so that its caller can find its port and close it"
+        )
+    return server.sockets[0].getsockname()[1]
+
+
+# Chapter 01: a protocol on asyncio's transports, one object per connection.
+
+
+async def _echo_per_connection(EchoProtocol: type, start_server: Callable) -> None:
+    made: list[Any] = []
+
+    def factory() -> Any:
+        protocol = EchoProtocol()
+        made.append(protocol)
+        return protocol
+
+    server = await start_server(factory, "127.0.0.1", 0)
+    writers: list[asyncio.StreamWriter] = []
+    try:
+        port = _port(server, "start_server")
+        alice = await asyncio.open_connection("127.0.0.1", port)
+        bob = await asyncio.open_connection("127.0.0.1", port)
+        writers += [alice[1], bob[1]]
+        await asyncio.sleep(0.05)  # both connected before anyone speaks
+        if len(made) < 2:
+            raise Problem(
+                f"two clients connected and your start_server made {len(made)} protocol "
+                "object: all connections share it. Give create_server the factory itself, "
+                "so that it makes a new protocol per connection (not `lambda: protocol`)"
+            )
+        for turn in (1, 2):
+            for name, (reader, writer), other in (("Alice", alice, bob), ("Bob", bob, alice)):
+                sent = f"{name} says {turn}".encode()
+                writer.write(sent)
+                got = await _read(reader, len(sent))
+                if got is None:
+                    elsewhere = await _read(other[0], len(sent))
+                    if elsewhere == sent:
+                        raise Problem(
+                            f"{name}'s message {sent!r} was echoed to the other client: the "
+                            "protocols share one transport. Keep it on self in "
+                            "connection_made, not on the class or in a global"
+                        )
+                    raise Problem(
+                        f"{name} sent {sent!r} and got no answer within {WAIT:g} s: "
+                        "data_received must write the data back with self.transport.write"
+                    )
+                if got == b"" and turn == 2:
+                    raise Problem(
+                        f"{name}'s connection closed after the first answer: do not close "
+                        "the transport in data_received, a client may send more"
+                    )
+                if got == b"":
+                    raise Problem(
+                        f"{name}'s connection closed with no answer: did data_received "
+                        "raise? (transport.write takes bytes, not str)"
+                    )
+                if got != sent:
+                    raise Problem(f"{name} sent {sent!r} and got back {got!r}: echo it as it is")
+    finally:
+        await _close(server, writers)
+
+
+async def check_protocol(folder: Path | None = None) -> None:
+    """Chapter 01's build: diy/protocol.py, EchoProtocol and start_server."""
+    await _check_build(
+        "each connection gets its own protocol, and its own echo",
+        _echo_per_connection,
+        [("01", "protocol", "EchoProtocol"), ("01", "protocol", "start_server")],
+        "01",
+        folder,
+    )
+
+
+# Chapter 02: the HTTP protocol, collecting each request whole.
+
+ANSWER = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+
+# Three requests on one connection, each cut where a network may cut it.
+REQUESTS = [
+    (
+        [
+            b"POST /users/al",
+            b"ice?tab=posts HTTP/1.1\r\nHost: x\r\nX-First: 1\r\nContent-Length: 11\r\n\r\nhello",
+            b" world",
+        ],
+        ("POST", "/users/alice?tab=posts", {"host": "x", "x-first": "1"}, b"hello world"),
+    ),
+    (
+        [
+            b"POST /upload HTTP/1.1\r\nHost: x\r\nX-Second: 2\r\n"
+            b"Transfer-Encoding: chunked\r\n\r\n7\r\ngood b",
+            b"y\r\n2\r\ne!\r\n0\r\n\r\n",
+        ],
+        ("POST", "/upload", {"host": "x", "x-second": "2"}, b"good bye!"),
+    ),
+    ([b"GET /last HTTP/1.1\r\nHost: x\r\n\r\n"], ("GET", "/last", {"host": "x"}, b"")),
+]
+
+
+def _headers(headers: Any) -> dict[str, str]:
+    try:
+        pairs = list(headers.items())
+    except AttributeError:
+        raise Problem(f"the handler got headers={headers!r}: pass a dict of name -> value")
+    if pairs and not all(isinstance(k, str) and isinstance(v, str) for k, v in pairs):
+        raise Problem(f"the handler got headers {dict(pairs)!r}: decode names and values to str")
+    return {k.lower(): v for k, v in pairs}
+
+
+def _compare(number: int, got: tuple, expected: tuple, before: tuple | None) -> None:
+    method, url, headers, body = got
+    want_method, want_url, want_headers, want_body = expected
+    which = ("first", "second", "third")[number]
+    for what, value, kind in (("method", method, str), ("url", url, str), ("body", body, bytes)):
+        if not isinstance(value, kind):
+            raise Problem(f"the handler got the {what} {value!r}: pass it as {kind.__name__}")
+    if method != want_method:
+        raise Problem(f"the {which} request was a {want_method}, the handler got {method!r}")
+    if url != want_url:
+        if before is not None and url.startswith(before[1]):
+            raise Problem(
+                f"the {which} request's URL was {want_url!r}, the handler got {url!r}: "
+                "start the URL empty for each request, in on_message_begin"
+            )
+        if want_url.endswith(url):
+            raise Problem(
+                f"the URL {want_url!r} came in two pieces and you kept only the last, "
+                f"{url!r}: add each piece in on_url"
+            )
+        raise Problem(f"the {which} request's URL was {want_url!r}, the handler got {url!r}")
+    headers = _headers(headers)
+    if before is not None:
+        stale = sorted(set(_headers(before[2])) - set(want_headers))
+        carried = [name for name in stale if name in headers]
+        if carried:
+            raise Problem(
+                f"the {which} request on the connection still carried the header "
+                f"{carried[-1]!r} of the one before: start the headers empty for each "
+                "request, in on_message_begin"
+            )
+    for name, value in want_headers.items():
+        if headers.get(name) != value:
+            raise Problem(
+                f"the {which} request had the header {name}: {value}, the handler got "
+                f"headers {headers!r}"
+            )
+    if body != want_body:
+        if before is not None and before[3] and body.startswith(before[3]):
+            raise Problem(
+                f"the {which} request's body was {want_body!r}, the handler got {body!r}, "
+                "the one before's included: start the body empty for each request"
+            )
+        if want_body.endswith(body):
+            raise Problem(
+                f"the body {want_body!r} came in pieces and you kept only the last, "
+                f"{body!r}: collect every piece in on_body and join them at the end"
+            )
+        raise Problem(f"the {which} request's body was {want_body!r}, the handler got {body!r}")
+
+
+async def _whole_requests(start_server: Callable, Server: type) -> None:
+    seen: list[tuple] = []
+
+    def handler(method: Any, url: Any, headers: Any, body: Any) -> bytes:
+        copied = dict(headers) if hasattr(headers, "items") else headers
+        seen.append((method, url, copied, body))
+        return ANSWER
+
+    server = await start_server(lambda: Server(handler), "127.0.0.1", 0)
+    writers: list[asyncio.StreamWriter] = []
+    try:
+        reader, writer = await asyncio.open_connection("127.0.0.1", _port(server, "start_server"))
+        writers.append(writer)
+        closed = Problem(
+            "the connection closed after the first answer: keep it open, an "
+            "HTTP/1.1 client may send its next request on it"
+        )
+        for number, (pieces, expected) in enumerate(REQUESTS):
+            try:
+                for piece in pieces:
+                    writer.write(piece)
+                    await writer.drain()
+                    await asyncio.sleep(0.02)  # so that each piece is a data_received of its own
+            except ConnectionError:
+                raise closed
+            got = await _read(reader, len(ANSWER))
+            if got is None:
+                raise Problem(
+                    f"no answer to request {number + 1} within {WAIT:g} s: on_message_complete "
+                    "must call the handler and write the bytes it returns"
+                )
+            if got == b"" and number > 0:
+                raise closed
+            if got != ANSWER:
+                raise Problem(
+                    f"the client got {got!r} instead of the handler's answer {ANSWER!r}: "
+                    "did data_received raise? (the handler takes method, url, headers, body)"
+                )
+            _compare(number, seen[number], expected, seen[number - 1] if number else None)
+    finally:
+        await _close(server, writers)
+
+
+async def check_server(folder: Path | None = None) -> None:
+    """Chapter 02's build: diy/server.py, Server, served by chapter 01's start_server."""
+    await _check_build(
+        "whole requests, however they are cut, several on one connection",
+        _whole_requests,
+        [("01", "protocol", "start_server"), ("02", "server", "Server")],
+        "02",
+        folder,
+    )
+
+
+# Chapter 03: Request and Response, read from and written to the wire.
+
+CAFE = (
+    b"POST /caf%C3%A9/menu?tab=posts&tab=drinks HTTP/1.1\r\nHost: x\r\n"
+    b"Content-Type: application/json; charset=utf-8\r\nContent-Length: 16\r\n\r\n"
+    + '{"name": "zoë"}'.encode()
+)
+
+
+async def _exchange(start_server: Callable, Server: type, handler: Callable, requests: list):
+    """Send `requests` on one connection, one after the other; all the bytes answered."""
+    server = await start_server(lambda: Server(handler), "127.0.0.1", 0)
+    writers: list[asyncio.StreamWriter] = []
+    received = b""
+    try:
+        reader, writer = await asyncio.open_connection("127.0.0.1", _port(server, "start_server"))
+        writers.append(writer)
+        for raw in requests:
+            writer.write(raw)
+            await writer.drain()
+            while True:  # everything the server says until it pauses
+                try:
+                    more = await asyncio.wait_for(reader.read(65536), 0.2)
+                except TimeoutError:
+                    break
+                received += more
+                if not more:
+                    break
+    finally:
+        await _close(server, writers)
+    return received
+
+
+async def _request_reads_the_wire(start_server: Callable, Server: type, Request: type) -> None:
+    import yarl
+
+    made: list[Any] = []
+
+    def handler(method: str, url: str, headers: dict, body: bytes) -> bytes:
+        made.append(Request(method, url, headers, body=body))
+        return ANSWER
+
+    await _exchange(start_server, Server, handler, [CAFE])
+    if not made:
+        raise Problem("the handler never ran: does your chapter 02 Server still pass the check?")
+    request = made[0]
+    if request.method != "POST":
+        raise Problem(f"request.method is {request.method!r} for a POST")
+    if not isinstance(request.url, yarl.URL):
+        raise Problem(
+            f"request.url is a {type(request.url).__name__}: make it a yarl.URL, "
+            "which parses the path and the query for you"
+        )
+    if request.path != "/café/menu":
+        raise Problem(
+            f"the client asked for /caf%C3%A9/menu and request.path is {request.path!r}: "
+            "give the decoded path, url.path (url.raw_path is the one still %-encoded)"
+        )
+    query = request.query
+    tabs = query.getall("tab", None) if hasattr(query, "getall") else None
+    if tabs != ["posts", "drinks"]:
+        raise Problem(
+            f"the query was ?tab=posts&tab=drinks and request.query is {query!r}: keep "
+            "repeated keys, url.query is a MultiDict that does"
+        )
+    try:
+        kind = request.headers["content-type"]
+    except KeyError:
+        raise Problem(
+            "request.headers['content-type'] is missing, the client sent Content-Type: "
+            "header names are case-insensitive (RFC 9110 5.1), keep them in a CIMultiDict"
+        )
+    if kind != "application/json; charset=utf-8":
+        raise Problem(f"request.headers['content-type'] is {kind!r}")
+    text = await request.text()
+    if text != '{"name": "zoë"}':
+        raise Problem(
+            f'the body was the UTF-8 of \'{{"name": "zoë"}}\', request.text() gave {text!r}: '
+            "decode it with the charset of Content-Type, UTF-8 when there is none"
+        )
+    data = await request.json()
+    if data != {"name": "zoë"}:
+        raise Problem(f"request.json() gave {data!r} for the body {text!r}")
+
+
+async def check_request(folder: Path | None = None) -> None:
+    """Chapter 03's first build: diy/request.py, Request, made from what the Server reads."""
+    await _check_build(
+        "a Request made from the wire: method, decoded path, query, headers, body",
+        _request_reads_the_wire,
+        [
+            ("01", "protocol", "start_server"),
+            ("02", "server", "Server"),
+            ("03", "request", "Request"),
+        ],
+        "03",
+        folder,
+    )
+
+
+class _Message:
+    """A client's view of one response, from httptools' callbacks."""
+
+    def __init__(self) -> None:
+        self.body = b""
+        self.headers: dict[str, str] = {}
+        self.complete = False
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        if not self.complete:  # the first response's, not the next one's
+            self.headers[name.decode("latin-1").lower()] = value.decode("latin-1")
+
+    def on_body(self, body: bytes) -> None:
+        if not self.complete:
+            self.body += body
+
+    def on_message_complete(self) -> None:
+        self.complete = True
+
+
+ANSWERS = [
+    ("héllo wörld ✓", 201, "Created", {"X-Served-By": "diy"}),
+    ("no such page", 404, "Not Found", {}),
+]
+
+
+def _head(raw: bytes, status: int, reason: str, text: str) -> None:
+    """Say in words what is wrong with one response's head, as a strict client sees it."""
+    if not raw.startswith(f"HTTP/1.1 {status} ".encode()):
+        raise Problem(f"a {status} response starts {raw[:20]!r}: start with 'HTTP/1.1 {status} '")
+    line = raw.split(b"\n", 1)[0].rstrip(b"\r").decode("latin-1")
+    if line != f"HTTP/1.1 {status} {reason}":
+        raise Problem(
+            f"the status line is {line!r}: the reason phrase of {status} is {reason!r} "
+            "(http.HTTPStatus(status).phrase)"
+        )
+    if b"\r\n\r\n" not in raw or b"\n" in raw.split(b"\r\n\r\n")[0].replace(b"\r\n", b""):
+        raise Problem(
+            "a line of the head ends in \\n alone: every line ends in \\r\\n, and an empty "
+            "line ends the head (RFC 9112 2.1)"
+        )
+    head = raw.split(b"\r\n\r\n")[0].decode("latin-1").split("\r\n")[1:]
+    fields = {k.strip().lower(): v.strip() for k, _, v in (f.partition(":") for f in head)}
+    length, size = fields.get("content-length"), len(text.encode())
+    if length != str(size):
+        raise Problem(
+            f"the body {text!r} is {size} bytes in UTF-8 and Content-Length says {length}: "
+            "count the bytes of the encoded body, not the characters of the text"
+        )
+
+
+async def _response_on_the_wire(start_server: Callable, Server: type, Response: type) -> None:
+    import httptools
+
+    wire = []
+    for text, status, _, headers in ANSWERS:
+        raw = Response(text, status=status, headers=dict(headers)).encode()
+        if not isinstance(raw, bytes):
+            raise Problem(f"Response.encode() returned a {type(raw).__name__}: return bytes")
+        wire.append(raw)
+    answers = iter(wire)
+
+    def handler(method: str, url: str, headers: dict, body: bytes) -> bytes:
+        return next(answers)
+
+    get = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"
+    received = await _exchange(start_server, Server, handler, [get, get])
+    rest = received
+    for (text, status, reason, headers), raw in zip(ANSWERS, wire, strict=True):
+        _head(raw, status, reason, text)
+        message = _Message()
+        parser = httptools.HttpResponseParser(message)
+        try:
+            parser.feed_data(rest)
+        except httptools.HttpParserUpgrade:  # pragma: no cover - not sent here
+            pass
+        except httptools.HttpParserError as exc:
+            if not message.complete:
+                raise Problem(f"a client cannot parse your {status} response: {exc}")
+        if not message.complete or message.body != text.encode():
+            raise Problem(f"the client read the body {message.body!r} for {text!r}")
+        kind = message.headers.get("content-type")
+        if kind != "text/plain; charset=utf-8":
+            raise Problem(
+                f"the {status} response's Content-Type is {kind!r}: a str body is sent as "
+                "'text/plain; charset=utf-8', so that clients know how to decode it"
+            )
+        for name, value in headers.items():
+            if message.headers.get(name.lower()) != value:
+                raise Problem(
+                    f"Response(..., headers={headers!r}) did not send {name}: {value}: "
+                    "write the headers you were given too"
+                )
+        rest = rest[len(raw) :]
+
+
+async def check_response(folder: Path | None = None) -> None:
+    """Chapter 03's second build: diy/response.py, Response and its bytes on the wire."""
+    await _check_build(
+        "responses every client reads whole, two on one connection",
+        _response_on_the_wire,
+        [
+            ("01", "protocol", "start_server"),
+            ("02", "server", "Server"),
+            ("03", "response", "Response"),
+        ],
+        "03",
+        folder,
+    )

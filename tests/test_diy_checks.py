@@ -1,0 +1,319 @@
+"""The checks of the learner's framework, diy, against right and plausible wrong solutions.
+
+The right solution is the full edition's build cell, read from the notebook (never a
+copy kept here); each wrong one is that solution with one plausible mistake made in it.
+Each check must pass the right one, and fail each wrong one saying why in plain words.
+A chapter's check on a folder where an earlier chapter is missing names that chapter.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+NOTEBOOKS = Path(__file__).parent.parent / "notebooks"
+sys.path.insert(0, str(NOTEBOOKS))
+
+from checks import FAILED, NOT_YET, PASSED  # noqa: E402
+from diy_checks import check_protocol, check_request, check_response, check_server  # noqa: E402
+from diy_magic import forget, module_of, write_module  # noqa: E402
+from editions import _build_stub, _solutions, assemble, execute, learner_edition  # noqa: E402
+
+CHAPTER = {
+    "01": NOTEBOOKS / "01_transports_and_protocols.ipynb",
+    "02": NOTEBOOKS / "02_server_protocol_and_parser.ipynb",
+    "03": NOTEBOOKS / "03_request_and_response.ipynb",
+}
+# check: (its chapter, the check, the module it checks)
+CHECKS = {
+    "protocol": ("01", check_protocol, "protocol.py"),
+    "server": ("02", check_server, "server.py"),
+    "request": ("03", check_request, "request.py"),
+    "response": ("03", check_response, "response.py"),
+}
+
+
+@pytest.fixture
+def folder(tmp_path):
+    """A learner's working folder; diy is imported from it, and forgotten afterwards."""
+    yield tmp_path
+    forget()
+    while str(tmp_path) in sys.path:
+        sys.path.remove(str(tmp_path))
+
+
+def _built(folder: Path, upto: str) -> None:
+    assemble(folder, [path for chapter, path in CHAPTER.items() if chapter <= upto])
+
+
+def _break(folder: Path, module: str, old: str, new: str) -> None:
+    path = folder / "diy" / module
+    code = path.read_text(encoding="utf-8")
+    assert old in code, f"the reference {module} no longer holds {old!r}: update this test"
+    path.write_text(code.replace(old, new), encoding="utf-8")
+
+
+async def _verdict(name: str, folder: Path, capsys) -> str:
+    capsys.readouterr()
+    await CHECKS[name][1](folder)
+    out = capsys.readouterr().out.splitlines()
+    lines = [line for line in out if line.startswith((PASSED, NOT_YET, FAILED))]
+    assert len(lines) == 1, out
+    return lines[0]
+
+
+INIT = "        self.transport = None\n\n    # asyncio"
+
+
+def _made_once(attribute: str) -> list[tuple[str, str]]:
+    """The guide's way: made once per connection, in __init__, never emptied again."""
+    line = f"        self.{attribute}\n"
+    return [(line, ""), (INIT, INIT.replace("None\n", "None\n" + line, 1))]
+
+
+# check: [(module, [(old, new), ...], what the check must say)]
+WRONG = {
+    "protocol": [
+        (  # the guide's runner: one protocol made once, handed to every connection
+            "protocol.py",
+            [
+                (
+                    "    return await loop.create_server(protocol_factory, host, port)",
+                    "    protocol = protocol_factory()\n"
+                    "    return await loop.create_server(lambda: protocol, host, port)",
+                )
+            ],
+            "made 1 protocol object: all connections share it",
+        ),
+        (  # a transport kept on the class: the last connection's wins
+            "protocol.py",
+            [("self.transport = transport  # this", "EchoProtocol.transport = transport  #")],
+            "was echoed to the other client: the protocols share one transport",
+        ),
+        (  # the guide's echo: answer once, then hang up
+            "protocol.py",
+            [
+                (
+                    "        self.transport.write(data)  #",
+                    "        self.transport.write(data)\n        self.transport.close()  #",
+                )
+            ],
+            "closed after the first answer: do not close the transport",
+        ),
+        (  # received, never answered
+            "protocol.py",
+            [("        self.transport.write(data)  #", "        print(data)  #")],
+            "got no answer within 1 s: data_received must write the data back",
+        ),
+        (  # a str where the transport takes bytes
+            "protocol.py",
+            [("self.transport.write(data)", "self.transport.write(data.decode())")],
+            "closed with no answer: did data_received raise? (transport.write takes bytes",
+        ),
+    ],
+    "server": [
+        (  # the guide's on_url: each piece replaces the one before
+            "server.py",
+            [("self.url += url", "self.url = url")],
+            "came in two pieces and you kept only the last, 'ice?tab=posts'",
+        ),
+        (  # the guide's on_body
+            "server.py",
+            [("self.body.append(body)", "self.body = [body]")],
+            "came in pieces and you kept only the last, b' world'",
+        ),
+        (  # the guide's headers
+            "server.py",
+            _made_once("headers = {}"),
+            "still carried the header 'x-first' of the one before: start the headers empty",
+        ),
+        (
+            "server.py",
+            _made_once("body = []"),
+            "the one before's included: start the body empty for each request",
+        ),
+        (  # the guide's server: answer, then close
+            "server.py",
+            [
+                (
+                    "        self.transport.write(answer)",
+                    "        self.transport.write(answer)\n        self.transport.close()",
+                )
+            ],
+            "the connection closed after the first answer: keep it open",
+        ),
+        (  # names and values left as bytes
+            "server.py",
+            [
+                (
+                    'self.headers[name.decode("latin-1")] = value.decode("latin-1")',
+                    "self.headers[name] = value",
+                )
+            ],
+            "decode names and values to str",
+        ),
+    ],
+    "request": [
+        (  # the guide's url kept as it came
+            "request.py",
+            [("self.url = URL(url)  #", "self.url = url  #")],
+            "request.url is a str: make it a yarl.URL",
+        ),
+        (  # the guide's headers: a plain dict
+            "request.py",
+            [("CIMultiDictProxy(CIMultiDict(headers))", "dict(headers)")],
+            "header names are case-insensitive (RFC 9110 5.1)",
+        ),
+        (  # a query that keeps one value per key
+            "request.py",
+            [("return self.url.query  #", "return dict(self.url.query)  #")],
+            "keep repeated keys",
+        ),
+        (  # the path as it was on the wire
+            "request.py",
+            [("return self.url.path  #", "return self.url.raw_path  #")],
+            "request.path is '/caf%C3%A9/menu': give the decoded path",
+        ),
+        (  # a body decoded with the wrong charset
+            "request.py",
+            [(".decode(self.charset)", '.decode("latin-1")')],
+            "decode it with the charset of Content-Type",
+        ),
+    ],
+    "response": [
+        (  # the guide's line ends
+            "response.py",
+            [
+                (
+                    'head = "\\r\\n".join(lines) + "\\r\\n\\r\\n"',
+                    'head = "\\n".join(lines) + "\\n\\n"',
+                )
+            ],
+            "a line of the head ends in \\n alone: every line ends in \\r\\n",
+        ),
+        (  # the guide's length: the body kept a str, its characters counted
+            "response.py",
+            [
+                ("body = body.encode(charset)  #", "pass  #"),
+                ("+ self.body\n", "+ self.body.encode(self.charset)\n"),
+            ],
+            "is 17 bytes in UTF-8 and Content-Length says 13: count the bytes",
+        ),
+        (  # every status is OK
+            "response.py",
+            [("reason or HTTPStatus(status).phrase", 'reason or "OK"')],
+            "the reason phrase of 201 is 'Created'",
+        ),
+        (  # the headers given, dropped
+            "response.py",
+            [
+                (
+                    '        lines += [f"{name}: {value}" for name, value in self.headers'
+                    ".items()]\n",
+                    "",
+                )
+            ],
+            "did not send X-Served-By: diy",
+        ),
+        (  # no charset: the client guesses
+            "response.py",
+            [("{self.content_type}; charset={self.charset}", "{self.content_type}")],
+            "Content-Type is 'text/plain': a str body is sent as 'text/plain; charset=utf-8'",
+        ),
+    ],
+}
+
+
+@pytest.mark.parametrize("name", sorted(CHECKS))
+async def test_the_reference_solution_passes(name, folder, capsys):
+    _built(folder, CHECKS[name][0])
+    assert (await _verdict(name, folder, capsys)).startswith(PASSED)
+
+
+@pytest.mark.parametrize(
+    "name,case",
+    [(name, i) for name, cases in WRONG.items() for i in range(len(cases))],
+    ids=[f"{name}-{i}" for name, cases in WRONG.items() for i in range(len(cases))],
+)
+async def test_a_plausible_wrong_solution_is_told_why(name, case, folder, capsys):
+    module, edits, reason = WRONG[name][case]
+    _built(folder, CHECKS[name][0])
+    for old, new in edits:
+        _break(folder, module, old, new)
+    verdict = await _verdict(name, folder, capsys)
+    assert verdict.startswith(FAILED) and reason in verdict, verdict
+
+
+def test_there_are_at_least_three_wrong_solutions_per_check():
+    assert set(WRONG) == set(CHECKS)
+    assert all(len(cases) >= 3 for cases in WRONG.values())
+
+
+@pytest.mark.parametrize("name", sorted(CHECKS))
+async def test_the_learner_editions_stub_is_not_yet(name, folder, capsys):
+    chapter, _, module = CHECKS[name]
+    _built(folder, chapter)  # this chapter's and the earlier ones' reference...
+    notebook = nbformat.read(CHAPTER[chapter], as_version=4)
+    [cell] = [c for c in notebook.cells if module_of(c.source) == module]
+    stub = _build_stub(cell)  # ...but this module as the learner edition has it
+    write_module(module, stub.split("\n", 1)[1], folder)
+    verdict = await _verdict(name, folder, capsys)
+    assert verdict.startswith(NOT_YET) and "in the build cell above" in verdict, verdict
+
+
+async def test_a_check_with_an_earlier_chapter_missing_names_it(folder, capsys):
+    assemble(folder, [CHAPTER["02"]])  # chapter 02 done, chapter 01 never run here
+    verdict = await _verdict("server", folder, capsys)
+    assert verdict.startswith(NOT_YET) and "finish chapter 01 first" in verdict, verdict
+
+
+async def test_chapter_03_with_chapter_02_missing_names_it(folder, capsys):
+    assemble(folder, [CHAPTER["01"], CHAPTER["03"]])
+    verdict = await _verdict("response", folder, capsys)
+    assert verdict.startswith(NOT_YET) and "finish chapter 02 first" in verdict, verdict
+
+
+async def test_a_module_that_does_not_import_is_said_so(folder, capsys):
+    write_module("protocol.py", "class EchoProtocol(:\n", folder)
+    verdict = await _verdict("protocol", folder, capsys)
+    assert verdict.startswith(FAILED) and "diy/protocol.py does not import: SyntaxError" in verdict
+
+
+def test_a_build_cell_names_a_module_file():
+    assert module_of("%%diy protocol.py\nimport asyncio") == "protocol.py"
+    assert module_of("import asyncio") is None
+    with pytest.raises(ValueError, match="write `%%diy protocol.py`"):
+        write_module("Protocol", "", Path("."))
+
+
+@pytest.mark.timeout(120)
+def test_a_learner_who_did_chapter_01_runs_chapter_02(tmp_path):
+    """The learner edition of 02, on the diy/ a learner's chapter 01 wrote: not yet, no error."""
+    assemble(tmp_path, [CHAPTER["01"]])
+    notebook = learner_edition(nbformat.read(CHAPTER["02"], as_version=4))
+    executed = execute(notebook, tmp_path)
+    outputs = [o for cell in executed.cells for o in cell.get("outputs", [])]
+    assert [o for o in outputs if o.output_type == "error"] == []
+    text = "".join(o.get("text", "") for o in outputs if o.output_type == "stream")
+    assert f"{NOT_YET} whole requests" in text and "write Server in the build cell" in text
+    assert (tmp_path / "diy" / "protocol.py").read_text(encoding="utf-8").count("EchoProtocol")
+
+
+@pytest.mark.timeout(180)
+def test_solutions_leave_the_assembled_framework(tmp_path):
+    _solutions(tmp_path, list(CHAPTER.values()))
+    package = tmp_path / "diy"
+    assert sorted(p.name for p in package.glob("*.py")) == [
+        "__init__.py",
+        "protocol.py",
+        "request.py",
+        "response.py",
+        "server.py",
+    ]
+    for path in CHAPTER.values():
+        executed = nbformat.read(tmp_path / path.name, as_version=4)
+        text = "".join(o.get("text", "") for c in executed.cells for o in c.get("outputs", []))
+        assert PASSED in text and FAILED not in text and NOT_YET not in text
