@@ -13,11 +13,11 @@ Each is a list; callbacks are `async def` and run one after another, in list ord
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Iterator, MutableMapping
+from collections.abc import Iterator, MutableMapping
 from typing import Any, Generic, TypeVar
 
 from .events import Tracer
-from .middleware import Handler, Middleware, check_middlewares, wrap_handler
+from .middleware import Middleware, check_middlewares, wrap_handler
 from .routing import UrlDispatcher
 from .signals import CleanupContext, Signal
 from .tracing import RequestObserver
@@ -70,7 +70,6 @@ class Application(MutableMapping[Any, Any]):
         self.on_startup.append(self.cleanup_ctx._on_startup)
         self.on_cleanup.append(self.cleanup_ctx._on_cleanup)
         self.frozen = False  # routes, middlewares and hooks fixed (set at startup)
-        self._chains: dict[Any, Handler] = {}  # each route's onion, built by freeze()
         self.running = False  # a runner is serving it now
 
     @property
@@ -84,11 +83,6 @@ class Application(MutableMapping[Any, Any]):
         """No more routes, middlewares or hooks: called when the app starts."""
         self.frozen = True
         self.router.freeze()
-        # Routes and middlewares are fixed now: build each route's onion once, not per
-        # request (wrap_handler makes the same layers every time).
-        self._chains = {
-            route: wrap_handler(route.handler, self._middlewares) for route in self.router.routes()
-        }
         signals = (self.on_startup, self.on_shutdown, self.on_cleanup, self.on_response_prepare)
         for signal in signals:
             signal.frozen = True
@@ -102,27 +96,21 @@ class Application(MutableMapping[Any, Any]):
     async def cleanup(self) -> None:
         await self.on_cleanup.send(self)
 
-    def _handle(self, request: Any) -> Awaitable[Any]:
-        """The server's handler: route, then run the handler inside the middlewares.
-
-        It returns the outermost layer's coroutine for the server to await: an
-        `async def` here would only add a coroutine that awaits that one.
-        """
+    async def _handle(self, request: Any) -> Any:
+        """The server's handler: route, then run the handler inside the middlewares."""
         request._app = self
         if not self.tracer.on:
             match_info = self.router.resolve(request)
             request._match_info = match_info
-            handler = self._chains.get(match_info.route)
-            if handler is None:  # not frozen yet, or a miss (404, 405)
-                handler = wrap_handler(match_info.handler, self._middlewares)
-            return handler(request)
+            handler = wrap_handler(match_info.handler, self._middlewares)
+            return await handler(request)
         # Traced: the same steps, with observers at their seams (tracing.py).
         observer = RequestObserver(request)
         match_info = self.router.resolve(request, observer.on_try)
         request._match_info = match_info
         observer.decided(match_info)
         handler = wrap_handler(match_info.handler, self._middlewares, observer.observe)
-        return handler(request)
+        return await handler(request)
 
     # --- app["key"] storage --------------------------------------------------
 
