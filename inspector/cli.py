@@ -33,7 +33,7 @@ from sketch import web
 
 from .model import Model
 from .record import Recorder, load
-from .server_views import Dashboard, Timeline
+from .server_views import Screen, Timeline
 from .views import RequestTree, view_of
 
 __all__ = ["main", "load_app"]
@@ -169,12 +169,9 @@ def _add_signal_handlers(loop: asyncio.AbstractEventLoop, callback: Any) -> bool
     return True
 
 
-def _screen(model: Model) -> Group:
-    latest = model.recent[-1] if model.recent else None
-    parts: list[Any] = [Dashboard(model, now=asyncio.get_running_loop().time())]
-    if latest is not None:
-        parts.append(RequestTree(latest, headers=False))
-    return Group(*parts)
+def _screen(model: Model) -> Screen:
+    """What the live view draws: fit to the terminal, so that nothing that matters is cut."""
+    return Screen(model, now=asyncio.get_running_loop().time())
 
 
 async def _redraw_until(stop: asyncio.Event, model: Model, live: Live) -> None:
