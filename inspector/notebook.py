@@ -3,6 +3,8 @@
     live = inspector.watch(app)                # before or after the server starts
     ...requests...
     live.show("GET", "/users/bob", "ruler")   # one request, any view
+    live.journey("GET", "/users/bob")          # its journey, a picture (SVG)
+    live.connections()                         # connections and requests over time (SVG)
     live                                       # the view again (after a page reload)
     live.close()
 
@@ -24,8 +26,11 @@ from rich.text import Text
 
 from sketch import events as ev
 
+from .connections import connections
+from .journey import journey
 from .model import Model, RequestTrace, mask_trace
 from .server_views import Dashboard, Timeline
+from .svg import Picture
 from .views import RequestTree, view_of
 
 __all__ = ["LiveView", "watch", "show", "to_html", "HTMLView"]
@@ -187,6 +192,14 @@ class LiveView:
         """The latest request with this method and target, drawn with `view`."""
         reveal = self.reveal if reveal is None else reveal
         return show(self.find(method, target), view, self.width, reveal=reveal)
+
+    def journey(self, method: str = "", target: str = "") -> Picture:
+        """The latest request with this method and target, as a sequence diagram (SVG)."""
+        return journey(self.find(method, target))
+
+    def connections(self, last: int = 30) -> Picture:
+        """The last connections and their requests over time, as swimlanes (SVG)."""
+        return connections(self.model, last=last)
 
     def close(self) -> None:
         """Stop listening; the output keeps its last state.

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import base64
 import re
 from html import unescape
 from pathlib import Path
 
 import nbformat
 from nbclient import NotebookClient
+from nbconvert import HTMLExporter
 
 ROOT = Path(__file__).parent.parent.parent
 
@@ -27,6 +29,8 @@ CELLS = [
     "    assert (await client.get('/nope')).status_code == 404\n"
     "await asyncio.sleep(0.5)  # let the view redraw",
     "live.show('GET', '/hello/ada', 'ruler')",
+    "live.journey('GET', '/hello/ada')",
+    "live.connections()",
     "live.close()\nawait server.close()",
 ]
 
@@ -45,6 +49,15 @@ def test_the_live_view_ends_as_plain_html_holding_the_trace(tmp_path):
     assert "requests 4" in text and "GET /hello/grace" in text and "404" in text
     [ruler] = notebook.cells[3].outputs
     assert "GET /hello/ada HTTP/1.1\\r\\n" in text_of(ruler["data"]["text/html"])
+    # The pictures are image/svg+xml outputs: kept by nbclient, and by nbconvert's HTML.
+    for index, cls in ((4, 'class="lane"'), (5, 'class="connection"')):
+        [picture] = notebook.cells[index].outputs
+        assert cls in picture["data"]["image/svg+xml"]
+    html, _ = HTMLExporter().from_notebook_node(notebook)
+    images = re.findall(r'src="data:image/svg\+xml;base64,([^"]+)"', html)
+    svgs = [base64.b64decode(image).decode("utf-8") for image in images]
+    assert any('class="lane"' in svg for svg in svgs)
+    assert any('class="connection"' in svg for svg in svgs)
 
 
 def text_of(html: str) -> str:
