@@ -127,7 +127,7 @@ def _label_width(trace: RequestTrace) -> float:
 def _axis(canvas: Canvas, t0: float, t1: float, x, height: float) -> None:
     span_ms = (t1 - t0) * 1000
     step = _ticks(span_ms)
-    canvas.open("g", class_="axis")
+    canvas.begin("g", class_="axis")
     canvas.line(LEFT, 44, LEFT + PLOT, 44, stroke=LANE)
     tick = 0.0
     while tick <= span_ms + 1e-9:
@@ -135,12 +135,12 @@ def _axis(canvas: Canvas, t0: float, t1: float, x, height: float) -> None:
         canvas.line(at, 40, at, height - 40, stroke="#eaeef2")
         canvas.text(at, 36, f"{tick:g} ms", MUTED, text_anchor="middle", font_size=10)
         tick += step
-    canvas.close("g")
+    canvas.end("g")
 
 
 def _lane(canvas, conn, record, rows, x, y: float, t1: float) -> float:
     lane_height = SPAN + ROW * max(1, len(rows))
-    canvas.open("g", class_="connection", data_conn=conn)
+    canvas.begin("g", class_="connection", data_conn=conn)
     canvas.text(14, y + 18, f"connection {conn}", INK, font_weight="bold")
     if record is not None:
         canvas.text(14, y + 31, fit(record.peer, LEFT - 20, 10), MUTED, font_size=10)
@@ -156,14 +156,14 @@ def _lane(canvas, conn, record, rows, x, y: float, t1: float) -> float:
     for number, row in enumerate(rows):
         for trace in row:
             _bar(canvas, trace, x, y + SPAN + number * ROW + (ROW - BAR) / 2)
-    canvas.close("g")
+    canvas.end("g")
     return y + lane_height + 14
 
 
 def _bar(canvas: Canvas, trace: RequestTrace, x, top: float) -> None:
     parsed, app, answered, done = phases(trace)
     kind = status_kind(trace.status)
-    canvas.open("g", class_="request", data_req=f"{trace.conn}.{trace.req}")
+    canvas.begin("g", class_="request", data_req=f"{trace.conn}.{trace.req}")
     canvas.add("title", trace.label)
     parts = [
         ("wait", parsed, app, "url(#hatch)"),
@@ -189,7 +189,7 @@ def _bar(canvas: Canvas, trace: RequestTrace, x, top: float) -> None:
         left, top, right - left, BAR, fill="none", stroke=STATUS_INK[kind], stroke_width=1.2
     )
     canvas.text(right + 5, top + BAR - 2, _label(trace), STATUS_INK[kind], font_size=LABEL)
-    canvas.close("g")
+    canvas.end("g")
 
 
 def _legend(canvas: Canvas, y: float) -> None:

@@ -187,7 +187,7 @@ def journey(trace: RequestTrace) -> Picture:
     canvas.text(14, first_row - 12, "+ since last", MUTED, font_size=10)
     bottom = height - 30
     for (lane, title), x, box in zip(lanes, xs, boxes, strict=True):
-        canvas.open("g", class_="lane", data_lane=lane, data_title=title)
+        canvas.begin("g", class_="lane", data_lane=lane, data_title=title)
         canvas.line(x, TOP + LANE_HEAD, x, bottom, stroke=LANE, stroke_dasharray="2 3")
         canvas.rect(x - box / 2, TOP, box, LANE_HEAD - 10, rx=4, fill=STATUS_TINT[0], stroke=LANE)
         kind_of = "middleware" if lane.startswith("mw:") else "handler" if lane == "handler" else ""
@@ -196,7 +196,7 @@ def journey(trace: RequestTrace) -> Picture:
         canvas.text(
             x, TOP + (28 if kind_of else 21), fit(title, box - 8), INK, text_anchor="middle"
         )
-        canvas.close("g")
+        canvas.end("g")
     _activations(canvas, steps, index, xs, first_row)
     previous = steps[0].t if steps else 0.0
     total = steps[-1].t - previous if steps else 0.0
@@ -222,7 +222,7 @@ def journey(trace: RequestTrace) -> Picture:
 
 def _arrow(canvas: Canvas, step: Step, x1: float, x2: float, y: float, t0: float) -> None:
     ink = STATUS_INK[status_kind(step.status)] if step.status is not None else INK
-    canvas.open(
+    canvas.begin(
         "g",
         class_="arrow",
         data_src=step.src,
@@ -252,7 +252,7 @@ def _arrow(canvas: Canvas, step: Step, x1: float, x2: float, y: float, t0: float
         text_anchor="middle",
         font_size=LABEL,
     )
-    canvas.close("g")
+    canvas.end("g")
 
 
 def _activations(

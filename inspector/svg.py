@@ -66,10 +66,10 @@ class Canvas:
         else:
             self.parts.append(f"<{tag}{_attrs(attrs)}>{escape(text)}</{tag}>")
 
-    def open(self, tag: str, **attrs: object) -> None:
+    def begin(self, tag: str, **attrs: object) -> None:
         self.parts.append(f"<{tag}{_attrs(attrs)}>")
 
-    def close(self, tag: str) -> None:
+    def end(self, tag: str) -> None:
         self.parts.append(f"</{tag}>")
 
     def text(self, x: float, y: float, text: str, fill: str = INK, **attrs: object) -> None:
