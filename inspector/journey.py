@@ -168,35 +168,15 @@ def journey(trace: RequestTrace) -> Picture:
     steps = journey_steps(trace)
     index = {lane: i for i, (lane, _) in enumerate(lanes)}
     boxes = [max(84, text_width(title) + 14) for _, title in lanes]
-    # A gap fits the two lane heads beside it, and the labels of the arrows across it.
-    gaps = [max(MIN_GAP, (a + b) / 2 + 12) for a, b in pairwise(boxes)]
-    for step in steps:
-        a, b = sorted((index[step.src], index[step.dst]))
-        need = (text_width(step.label, LABEL) + 16) / (b - a)
-        for gap in range(a, b):
-            gaps[gap] = min(MAX_GAP, max(gaps[gap], need))
-    xs = [TIME_COLUMN + 60.0]
-    for gap in gaps:
-        xs.append(xs[-1] + gap)
+    xs = _lane_xs(boxes, steps, index)
     first_row = TOP + LANE_HEAD + 22
-    width = xs[-1] + 70
     height = first_row + ROW * len(steps) + 34
-    canvas = Canvas(width, height, f"journey of {trace.label}")
+    canvas = Canvas(xs[-1] + 70, height, f"journey of {trace.label}")
     kind = status_kind(trace.status)
     canvas.text(14, 26, trace.label, STATUS_INK[kind], font_weight="bold", font_size=14)
     canvas.text(14, first_row - 12, "+ since last", MUTED, font_size=10)
-    bottom = height - 30
     for (lane, title), x, box in zip(lanes, xs, boxes, strict=True):
-        canvas.begin("g", class_="lane", data_lane=lane, data_title=title)
-        canvas.line(x, TOP + LANE_HEAD, x, bottom, stroke=LANE, stroke_dasharray="2 3")
-        canvas.rect(x - box / 2, TOP, box, LANE_HEAD - 10, rx=4, fill=STATUS_TINT[0], stroke=LANE)
-        kind_of = "middleware" if lane.startswith("mw:") else "handler" if lane == "handler" else ""
-        if kind_of:
-            canvas.text(x, TOP + 13, kind_of, MUTED, text_anchor="middle", font_size=10)
-        canvas.text(
-            x, TOP + (28 if kind_of else 21), fit(title, box - 8), INK, text_anchor="middle"
-        )
-        canvas.end("g")
+        _lane_head(canvas, lane, title, x, box, height - 30)
     _activations(canvas, steps, index, xs, first_row)
     previous = steps[0].t if steps else 0.0
     total = steps[-1].t - previous if steps else 0.0
@@ -209,15 +189,36 @@ def journey(trace: RequestTrace) -> Picture:
             canvas.text(14, y + 4, f"+{_ms(gap)}", MUTED, font_size=11)
         previous = step.t
         _arrow(canvas, step, xs[index[step.src]], xs[index[step.dst]], y, steps[0].t)
-    canvas.text(
-        14,
-        height - 10,
-        "solid: a call or data  ·  dashed: a return, with the time the layer took",
-        MUTED,
-        font_size=10,
-    )
+    legend = "solid: a call or data  ·  dashed: a return, with the time the layer took"
+    canvas.text(14, height - 10, legend, MUTED, font_size=10)
     summary = f"journey of {trace.label}: {len(steps)} steps through {len(lanes)} lanes"
     return Picture(canvas.svg(), summary)
+
+
+def _lane_xs(boxes: list[float], steps: list[Step], index: dict[str, int]) -> list[float]:
+    """Where each lane is: a gap fits the two lane heads beside it, and the labels of
+    the arrows across it (an arrow over several gaps shares its label's width out)."""
+    gaps = [max(MIN_GAP, (a + b) / 2 + 12) for a, b in pairwise(boxes)]
+    for step in steps:
+        a, b = sorted((index[step.src], index[step.dst]))
+        need = (text_width(step.label, LABEL) + 16) / (b - a)
+        for gap in range(a, b):
+            gaps[gap] = min(MAX_GAP, max(gaps[gap], need))
+    xs = [TIME_COLUMN + 60.0]
+    for gap in gaps:
+        xs.append(xs[-1] + gap)
+    return xs
+
+
+def _lane_head(canvas: Canvas, lane: str, title: str, x: float, box: float, bottom: float) -> None:
+    canvas.begin("g", class_="lane", data_lane=lane, data_title=title)
+    canvas.line(x, TOP + LANE_HEAD, x, bottom, stroke=LANE, stroke_dasharray="2 3")
+    canvas.rect(x - box / 2, TOP, box, LANE_HEAD - 10, rx=4, fill=STATUS_TINT[0], stroke=LANE)
+    kind = "middleware" if lane.startswith("mw:") else "handler" if lane == "handler" else ""
+    if kind:
+        canvas.text(x, TOP + 13, kind, MUTED, text_anchor="middle", font_size=10)
+    canvas.text(x, TOP + (28 if kind else 21), fit(title, box - 8), INK, text_anchor="middle")
+    canvas.end("g")
 
 
 def _arrow(canvas: Canvas, step: Step, x1: float, x2: float, y: float, t0: float) -> None:
