@@ -26,8 +26,8 @@ from .svg import INK, LANE, MUTED, STATUS_INK, STATUS_TINT, Canvas, Picture, fit
 
 __all__ = ["phases", "connections"]
 
-LEFT = 170  # the lane titles
-PLOT = 760  # the time axis, in pixels
+LEFT = 150  # the lane titles
+PLOT = 600  # the time axis, in pixels: with the labels, a notebook output's width
 ROW, BAR = 22, 13
 SPAN = 10  # the connection's line, above its requests' rows
 LABEL = 11
@@ -117,7 +117,7 @@ def _rows(traces: list[RequestTrace], x) -> list[list[RequestTrace]]:
 
 def _label(trace: RequestTrace) -> str:
     status = trace.status if trace.status is not None else "…"
-    return f"{trace.conn}.{trace.req} {trace.method} {trace.target}"[:40] + f" {status}"
+    return f"{trace.conn}.{trace.req} {trace.method} {trace.target}"[:32] + f" {status}"
 
 
 def _label_width(trace: RequestTrace) -> float:

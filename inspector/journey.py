@@ -20,6 +20,7 @@ from sketch import events as ev
 
 from .model import RequestTrace
 from .svg import (
+    HALO,
     INK,
     LANE,
     MUTED,
@@ -37,8 +38,8 @@ __all__ = ["Step", "journey_steps", "journey"]
 ROW = 30  # pixels per arrow
 LANE_HEAD = 44
 TOP = 44  # the title above the lane heads
-TIME_COLUMN = 92  # the left column: time since the previous step
-MIN_GAP, MAX_GAP = 104, 230  # between two lanes, sized to the labels between them
+TIME_COLUMN = 84  # the left column: time since the previous step
+MIN_GAP = 92  # between two lanes, or more if their heads are wider
 LABEL = 11  # the font size of an arrow's label
 
 
@@ -168,7 +169,7 @@ def journey(trace: RequestTrace) -> Picture:
     steps = journey_steps(trace)
     index = {lane: i for i, (lane, _) in enumerate(lanes)}
     boxes = [max(84, text_width(title) + 14) for _, title in lanes]
-    xs = _lane_xs(boxes, steps, index)
+    xs = _lane_xs(boxes)
     first_row = TOP + LANE_HEAD + 22
     height = first_row + ROW * len(steps) + 34
     canvas = Canvas(xs[-1] + 70, height, f"journey of {trace.label}")
@@ -188,23 +189,19 @@ def journey(trace: RequestTrace) -> Picture:
         else:
             canvas.text(14, y + 4, f"+{_ms(gap)}", MUTED, font_size=11)
         previous = step.t
-        _arrow(canvas, step, xs[index[step.src]], xs[index[step.dst]], y, steps[0].t)
+        x1, x2 = xs[index[step.src]], xs[index[step.dst]]
+        _arrow(canvas, step, x1, x2, y, steps[0].t, canvas.width - 8)
     legend = "solid: a call or data  ·  dashed: a return, with the time the layer took"
     canvas.text(14, height - 10, legend, MUTED, font_size=10)
     summary = f"journey of {trace.label}: {len(steps)} steps through {len(lanes)} lanes"
     return Picture(canvas.svg(), summary)
 
 
-def _lane_xs(boxes: list[float], steps: list[Step], index: dict[str, int]) -> list[float]:
-    """Where each lane is: a gap fits the two lane heads beside it, and the labels of
-    the arrows across it (an arrow over several gaps shares its label's width out)."""
-    gaps = [max(MIN_GAP, (a + b) / 2 + 12) for a, b in pairwise(boxes)]
-    for step in steps:
-        a, b = sorted((index[step.src], index[step.dst]))
-        need = (text_width(step.label, LABEL) + 16) / (b - a)
-        for gap in range(a, b):
-            gaps[gap] = min(MAX_GAP, max(gaps[gap], need))
-    xs = [TIME_COLUMN + 60.0]
+def _lane_xs(boxes: list[float]) -> list[float]:
+    """Where each lane is: a gap fits the two lane heads beside it. Not the labels: each
+    arrow has a row of its own, its label can be wider than the gap (see _arrow)."""
+    gaps = [max(MIN_GAP, (a + b) / 2 + 8) for a, b in pairwise(boxes)]
+    xs = [TIME_COLUMN + 44.0]  # half the first lane head past the time column
     for gap in gaps:
         xs.append(xs[-1] + gap)
     return xs
@@ -221,7 +218,9 @@ def _lane_head(canvas: Canvas, lane: str, title: str, x: float, box: float, bott
     canvas.end("g")
 
 
-def _arrow(canvas: Canvas, step: Step, x1: float, x2: float, y: float, t0: float) -> None:
+def _arrow(
+    canvas: Canvas, step: Step, x1: float, x2: float, y: float, t0: float, right: float
+) -> None:
     ink = STATUS_INK[status_kind(step.status)] if step.status is not None else INK
     canvas.begin(
         "g",
@@ -244,15 +243,12 @@ def _arrow(canvas: Canvas, step: Step, x1: float, x2: float, y: float, t0: float
         stroke_dasharray=dash,
         marker_end="url(#head)",
     )
-    room = abs(x2 - x1) - 10
-    canvas.text(
-        (x1 + x2) / 2,
-        y - 5,
-        fit(step.label, room, LABEL),
-        ink,
-        text_anchor="middle",
-        font_size=LABEL,
-    )
+    # An arrow has its row to itself, so its label may run past the arrow's ends, over
+    # the lane lines: a white halo (drawn under the glyphs) keeps it legible there.
+    label = fit(step.label, right - TIME_COLUMN, LABEL)
+    half = text_width(label, LABEL) / 2
+    middle = min(max((x1 + x2) / 2, TIME_COLUMN + half), right - half)
+    canvas.text(middle, y - 5, label, ink, text_anchor="middle", font_size=LABEL, **HALO)
     canvas.end("g")
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
 
-__all__ = ["Canvas", "Picture", "INK", "MUTED", "STATUS_INK", "STATUS_TINT", "text_width"]
+__all__ = ["Canvas", "Picture", "HALO", "INK", "MUTED", "STATUS_INK", "STATUS_TINT", "text_width"]
 
 FONT = "DejaVu Sans Mono, Menlo, Consolas, monospace"
 FONT_SIZE = 12
@@ -26,6 +26,7 @@ BORDER = "#d0d7de"
 INK = "#1f2328"  # 15.8:1 on white
 MUTED = "#57606a"  # 6.2:1 on white
 LANE = "#8c959f"  # lane lines and bar outlines: not text
+HALO = {"stroke": BACKGROUND, "stroke_width": 3, "paint_order": "stroke"}  # text over lines
 STATUS_INK = {2: "#116329", 3: "#0550ae", 4: "#7d4e00", 5: "#a40e26", 0: "#57606a"}
 STATUS_TINT = {2: "#dafbe1", 3: "#ddf4ff", 4: "#fff8c5", 5: "#ffebe9", 0: "#eaeef2"}
 
