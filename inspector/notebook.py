@@ -163,7 +163,8 @@ class LiveView:
         """Draw now (the cell that closes the server is still running), and stop
         listening once the server has stopped and its last connection is gone."""
         server = self.model.server
-        if server.stopped is not None and server.connections_open == 0:
+        ended = server.stopped is not None or server.started is None  # or never began
+        if ended and server.connections_open == 0:
             self._unsubscribe()
             self._listening = False
         self.refresh()
