@@ -199,10 +199,11 @@ def _dispatcher_branch(trace: RequestTrace, tree: Tree, detail: int) -> None:
         tree.add(Text.assemble(("dispatcher", "bold"), line))
         return
     dispatcher = tree.add(Text.assemble(("dispatcher", "bold"), f"  {what}"))
-    if detail == 2:
-        misses = len(trace.routes) - len(matched)
-        found = f"{' '.join(matched)}  match, " if matched else ""
-        dispatcher.add(f"{found}{misses} other route(s) missed")
+    if detail == 2:  # the routes whose path matched, and a count of the rest
+        near = [tried for tried in trace.routes if tried.outcome != "path miss"]
+        for tried in near:
+            dispatcher.add(f"{tried.pattern}  {tried.outcome}")
+        dispatcher.add(f"{len(trace.routes) - len(near)} other route(s): path miss")
     else:
         for tried in trace.routes:
             dispatcher.add(f"{tried.pattern}  {tried.outcome}")
