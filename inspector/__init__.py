@@ -2,6 +2,8 @@
 
 In a terminal: `python -m inspector serve FILE_OR_MODULE:APP`. In a notebook:
 `live = inspector.watch(app)`. From a recording: `python -m inspector replay FILE`.
+Pictures (SVG): `inspector.journey(trace)`, `inspector.connections(model)`, or
+`python -m inspector picture FILE journey|connections`.
 IPython is imported only by the notebook functions, when they are called.
 """
 
@@ -9,6 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from .connections import connections
+from .journey import journey
 from .model import Model, RequestTrace, ServerTrace
 from .record import Recorder, chrome_trace, export_view, load
 from .server_views import Dashboard, Timeline
@@ -25,6 +29,8 @@ __all__ = [
     "Timeline",
     "Dashboard",
     "view_of",
+    "journey",
+    "connections",
     "Recorder",
     "load",
     "chrome_trace",

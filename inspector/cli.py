@@ -3,6 +3,7 @@
     python -m inspector serve FILE_OR_MODULE:APP_OR_FACTORY [--host H] [--port P] [--record F]
                               [--show-secrets]
     python -m inspector replay FILE [--view tree|ruler|whynot|onion|all] [--show-secrets]
+    python -m inspector picture FILE journey|connections [--request 'GET /path'] [--out F.svg]
     python -m inspector demo
 
 On a terminal, `serve` shows a live dashboard and the latest request's tree; when
@@ -31,9 +32,11 @@ from rich.text import Text
 from sketch import events as ev
 from sketch import web
 
+from .connections import connections
+from .journey import journey
 from .model import Model
 from .record import Recorder, load
-from .server_views import Dashboard, Timeline
+from .server_views import Screen, Timeline
 from .views import RequestTree, view_of
 
 __all__ = ["main", "load_app"]
@@ -169,12 +172,9 @@ def _add_signal_handlers(loop: asyncio.AbstractEventLoop, callback: Any) -> bool
     return True
 
 
-def _screen(model: Model) -> Group:
-    latest = model.recent[-1] if model.recent else None
-    parts: list[Any] = [Dashboard(model, now=asyncio.get_running_loop().time())]
-    if latest is not None:
-        parts.append(RequestTree(latest, headers=False))
-    return Group(*parts)
+def _screen(model: Model) -> Screen:
+    """What the live view draws: fit to the terminal, so that nothing that matters is cut."""
+    return Screen(model, now=asyncio.get_running_loop().time())
 
 
 async def _redraw_until(stop: asyncio.Event, model: Model, live: Live) -> None:
@@ -215,6 +215,28 @@ def replay(path: str, view: str, reveal: bool = False) -> None:
     console.print(Timeline(model.server, model.recent))
 
 
+def picture(path: str, kind: str, request: str, out: str | None, reveal: bool = False) -> Path:
+    """Draw a recording as an SVG picture: one request's journey, or its connections."""
+    model = Model(keep=100_000, reveal=reveal)
+    for event in load(path):
+        model.feed(event)
+    if kind == "connections":
+        drawn = connections(model)
+    else:
+        method, _, target = request.partition(" ")
+        if method.startswith("/"):  # a path alone
+            method, target = "", method
+        trace = model.find(method, target)
+        if trace is None:
+            seen = ", ".join(sorted({f"{t.method} {t.target}" for t in model.recent})) or "none"
+            raise UsageError(f"no request {request!r} in {path!r}; it has: {seen}")
+        drawn = journey(trace)
+    target_path = Path(out) if out else Path(path).with_suffix(f".{kind}.svg")
+    drawn.save(target_path)
+    print(f"{drawn!r}\nwritten to {target_path}")
+    return target_path
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m inspector", description=__doc__.splitlines()[0]
@@ -232,6 +254,16 @@ def main(argv: list[str] | None = None) -> int:
     replay_parser.add_argument("file")
     replay_parser.add_argument("--view", default="tree", help="tree, ruler, whynot, onion or all")
     replay_parser.add_argument("--show-secrets", action="store_true", help=secrets_help)
+    picture_parser = commands.add_parser("picture", help="draw a recording as an SVG picture")
+    picture_parser.add_argument("file", help="a recording, from serve --record FILE")
+    picture_parser.add_argument(
+        "kind", choices=("journey", "connections"), help="one request's journey, or connections"
+    )
+    picture_parser.add_argument(
+        "--request", default="", help="for journey: 'METHOD /path' (default: the last request)"
+    )
+    picture_parser.add_argument("--out", metavar="FILE", help="default: FILE.KIND.svg beside it")
+    picture_parser.add_argument("--show-secrets", action="store_true", help=secrets_help)
     commands.add_parser("demo", help="a scripted tour of every view, in seconds")
     args = parser.parse_args(argv)
     try:
@@ -251,6 +283,8 @@ def main(argv: list[str] | None = None) -> int:
                 pass
         elif args.command == "replay":
             replay(args.file, args.view, args.show_secrets)
+        elif args.command == "picture":
+            picture(args.file, args.kind, args.request, args.out, args.show_secrets)
         else:
             from .demo import run_demo
 

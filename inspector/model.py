@@ -21,6 +21,7 @@ from .secrets import Masker, mask_header, mask_query
 __all__ = [
     "RequestTrace",
     "HookRun",
+    "ConnectionTrace",
     "ServerTrace",
     "Model",
     "MAX_BYTES_PER_TRACE",
@@ -100,6 +101,17 @@ class RequestTrace:
         return None
 
 
+@dataclass(slots=True)
+class ConnectionTrace:
+    """One connection's life: who, when it opened, when and why it closed."""
+
+    conn: int
+    peer: str
+    opened: float
+    closed: float | None = None
+    reason: str = ""
+
+
 @dataclass
 class HookRun:
     signal: str
@@ -138,6 +150,8 @@ class Model:
         self.server = ServerTrace()
         self.recent: deque[RequestTrace] = deque(maxlen=keep)  # finished, oldest first
         self.in_flight: dict[tuple[int, int], RequestTrace] = {}
+        self.connections: deque[ConnectionTrace] = deque(maxlen=keep)  # oldest first
+        self._connections: dict[int, ConnectionTrace] = {}  # the open ones
         self._open: dict[int, list[int]] = {}  # per connection, its requests in flight
         self._last_read: dict[int, ev.DataReceived] = {}  # per connection
         self.finished_times: deque[float] = deque(maxlen=10_000)  # for rates
@@ -208,11 +222,17 @@ class Model:
                 listener(trace)
 
     def _on_ConnectionMade(self, event: ev.ConnectionMade) -> None:
+        connection = ConnectionTrace(event.conn, event.peer, event.t)
+        self.connections.append(connection)
+        self._connections[event.conn] = connection
         self.server.connections_open += 1
         self.server.connections_total += 1
 
     def _on_ConnectionLost(self, event: ev.ConnectionLost) -> None:
         self.server.connections_open = max(0, self.server.connections_open - 1)
+        connection = self._connections.pop(event.conn, None)
+        if connection is not None:
+            connection.closed, connection.reason = event.t, event.reason
         self._last_read.pop(event.conn, None)
         for req in list(self._open.get(event.conn, ())):  # this connection's only
             self._finish(self.in_flight[(event.conn, req)], event.t)  # cut short: ends here

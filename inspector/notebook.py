@@ -3,6 +3,9 @@
     live = inspector.watch(app)                # before or after the server starts
     ...requests...
     live.show("GET", "/users/bob", "ruler")   # one request, any view
+    live.journey("GET", "/users/bob")          # its journey, a picture (SVG)
+    live.connections()                         # connections and requests over time (SVG)
+    live                                       # the view again (after a page reload)
     live.close()
 
 Why not rich's Live: in Jupyter it draws nothing without ipywidgets, and with them a
@@ -19,20 +22,26 @@ import io
 from typing import Any
 
 from rich.console import Console, Group
+from rich.text import Text
 
 from sketch import events as ev
 
+from .connections import connections
+from .journey import journey
 from .model import Model, RequestTrace, mask_trace
 from .server_views import Dashboard, Timeline
+from .svg import Picture
 from .views import RequestTree, view_of
 
 __all__ = ["LiveView", "watch", "show", "to_html", "HTMLView"]
 
-# The class lets a test (or a stylesheet) find the inspector's outputs.
+# The class lets a test (or a stylesheet) find the inspector's outputs. The line height
+# is the font's own (about 1.17 em for these fonts) so that box-drawing and tree lines
+# join from one line to the next; JupyterLab's own (1.37) leaves a gap in each.
 _PRE = (
     '<pre class="sketch-inspector" '
     "style=\"font-family:Menlo,'DejaVu Sans Mono',Consolas,monospace;"
-    'font-size:12px;line-height:1.25;white-space:pre">{code}</pre>'
+    'font-size:12px;line-height:1.15;margin:0;padding:0;white-space:pre">{code}</pre>'
 )
 
 
@@ -101,7 +110,19 @@ class LiveView:
         self.model.listeners.append(self._changed)
         self._pending: asyncio.TimerHandle | None = None
         self._closing = False  # close() was called while the server still ran
+        self._listening = True
+        self._name = ""  # the notebook variable that holds this view, once it has one
+        self._display = display
         self._handle = display(HTML(self._html()), display_id=True)
+
+    def _ipython_display_(self) -> None:
+        """`live` as a cell's last line: the view again, updated with the first one.
+
+        A page reload forgets which output a display id names, so updates stop
+        reaching the first output; this one, displayed under the same id, gets them.
+        """
+        display_id = getattr(self._handle, "display_id", None) or True
+        self._handle = self._display(self._HTML(self._html()), display_id=display_id)
 
     def _screen(self) -> Any:
         model = self.model
@@ -116,7 +137,19 @@ class LiveView:
         return Group(*parts)
 
     def _html(self) -> str:
-        return to_html(self._screen(), self.width)
+        screen = self._screen()
+        if self._listening:  # a closed view's output is final: it needs no note
+            screen = Group(screen, Text(self._reattach_note(), style="italic"))
+        return to_html(screen, self.width)
+
+    def _reattach_note(self) -> str:
+        if not self._name:
+            self._name = _variable_holding(self)
+        name = self._name or "the variable that holds this view"
+        return (
+            f"live view: if a page reload stopped its updates, run `{name}` in a cell "
+            "to show it again"
+        )
 
     def _on_event(self, event: ev.Event) -> None:
         self.model.feed(event)
@@ -129,10 +162,12 @@ class LiveView:
     def _closed_when_the_server_is(self) -> None:
         """Draw now (the cell that closes the server is still running), and stop
         listening once the server has stopped and its last connection is gone."""
-        self.refresh()
         server = self.model.server
-        if server.stopped is not None and server.connections_open == 0:
+        ended = server.stopped is not None or server.started is None  # or never began
+        if ended and server.connections_open == 0:
             self._unsubscribe()
+            self._listening = False
+        self.refresh()
 
     def _changed(self, trace: RequestTrace | None) -> None:
         # Called on the kernel's loop for each finished request; redraw at most every
@@ -159,6 +194,14 @@ class LiveView:
         reveal = self.reveal if reveal is None else reveal
         return show(self.find(method, target), view, self.width, reveal=reveal)
 
+    def journey(self, method: str = "", target: str = "") -> Picture:
+        """The latest request with this method and target, as a sequence diagram (SVG)."""
+        return journey(self.find(method, target))
+
+    def connections(self, last: int = 30) -> Picture:
+        """The last connections and their requests over time, as swimlanes (SVG)."""
+        return connections(self.model, last=last)
+
     def close(self) -> None:
         """Stop listening; the output keeps its last state.
 
@@ -175,6 +218,18 @@ class LiveView:
             self.refresh()
         else:
             self._closed_when_the_server_is()
+
+
+def _variable_holding(value: object) -> str:
+    """The name of a notebook variable that holds `value`, or "" outside IPython."""
+    from IPython import get_ipython
+
+    shell = get_ipython()
+    namespace = getattr(shell, "user_ns", None) or {}
+    for name, held in list(namespace.items()):
+        if held is value and not name.startswith("_"):  # not `_`, `_3`: IPython's history
+            return name
+    return ""
 
 
 # What changes the dashboard's first lines without a request finishing.

@@ -2,6 +2,7 @@
 
 - Timeline: hooks as bands, requests as lanes, shutdown phases as marks.
 - Dashboard: totals, rate, in flight, statuses, and the latest requests.
+- Screen: the dashboard and the latest request's tree, fit to the terminal's height.
 """
 
 from __future__ import annotations
@@ -13,9 +14,9 @@ from rich.table import Table
 from rich.text import Text
 
 from .model import Model, RequestTrace, ServerTrace
-from .views import _ms, _status_style
+from .tree import RequestTree, _ms, _status_style
 
-__all__ = ["Timeline", "Dashboard"]
+__all__ = ["Timeline", "Dashboard", "Screen"]
 
 
 class Timeline:
@@ -100,9 +101,13 @@ class Dashboard:
             f"{server.connections_total} total\n",
             f"statuses {statuses}",
         )
+        if self.latest <= 0:
+            return
         table = Table(title=f"latest {self.latest} requests", title_justify="left")
-        for column in ("conn.req", "request", "status", "time"):
-            table.add_column(column)
+        table.add_column("conn.req")
+        table.add_column("request", no_wrap=True, overflow="ellipsis")  # a row is one line
+        table.add_column("status")
+        table.add_column("time")
         for trace in list(model.recent)[-self.latest :]:
             table.add_row(
                 f"{trace.conn}.{trace.req}",
@@ -111,3 +116,44 @@ class Dashboard:
                 _ms(trace.elapsed),
             )
         yield table
+
+
+class Screen:
+    """The dashboard and the latest request's tree, in the height of the terminal.
+
+    A screen that is too short loses detail, never stages: first the list of latest
+    requests shrinks (to three), then the tree drops detail (tree.py), then the list
+    goes. What rich's Live cannot fit it cuts to "...", and the cut would fall on the
+    tree's last branches, the middlewares and the response.
+    """
+
+    def __init__(self, model: Model, now: float | None = None, latest: int = 10) -> None:
+        self.model = model
+        self.now = now
+        self.latest = latest
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        model = self.model
+        height = options.height or options.size.height
+        trace = model.recent[-1] if model.recent else None
+        rows = min(self.latest, len(model.recent))
+        if trace is None:
+            yield Dashboard(model, self.now, rows)
+            return
+
+        def lines(renderable: object) -> int:
+            return len(console.render_lines(renderable, options, pad=False))
+
+        tree = RequestTree(trace)
+        fewest = min(rows, 3)
+        # The list costs its title, borders and header, then one line per request.
+        frame = lines(Dashboard(model, self.now, 1)) - 1
+        for detail in range(RequestTree.DETAILS):
+            drawn = tree.tree(detail)
+            shown = min(rows, height - lines(drawn) - frame)
+            if shown >= fewest:
+                yield Dashboard(model, self.now, shown)
+                yield drawn
+                return
+        yield Dashboard(model, self.now, 0)
+        yield tree.tree(RequestTree.DETAILS - 1)

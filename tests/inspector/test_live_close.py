@@ -45,3 +45,12 @@ async def test_a_live_view_closed_before_its_server_ends_showing_the_server_clos
     assert "connections 0 open" in handle.html, handle.html
     assert "requests 1 " in handle.html
     assert app.tracer.on is False  # it stopped listening once the server had stopped
+
+
+def test_a_live_view_closed_before_any_server_started_stops_and_drops_the_reattach_note():
+    app = web.Application()
+    live = LiveView(app)
+    live._handle = handle = Handle()
+    live.close()
+    assert app.tracer.on is False
+    assert "page reload" not in handle.html and "requests 0" in handle.html

@@ -1,0 +1,203 @@
+"""Connections and requests over time: a swimlane per connection, a bar per request.
+
+Time runs left to right, to scale. A connection's lane is a grey line from when it
+opened to when it closed (an arrowhead: still open), so keep-alive shows as the line
+between bars. Each request is one bar in three parts, read from its trace:
+
+- waiting (hatched): parsed, not yet in the app. A pipelined request waits here for
+  the answer before it (sketch answers a connection's requests in order), and a body
+  that arrives slowly shows here too;
+- in the app (tinted by status): from the router's first look to the last layer's return;
+- answering (outlined): from the app's answer to its last byte written.
+
+Requests that overlap on one connection (pipelining) are drawn on rows of their own
+under it, so a bar never hides another; concurrent clients are separate lanes.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+
+from sketch import events as ev
+
+from .model import ConnectionTrace, Model, RequestTrace
+from .svg import INK, LANE, MUTED, STATUS_INK, STATUS_TINT, Canvas, Picture, fit, status_kind
+
+__all__ = ["phases", "connections"]
+
+LEFT = 150  # the lane titles
+PLOT = 600  # the time axis, in pixels: with the labels, a notebook output's width
+ROW, BAR = 22, 13
+SPAN = 10  # the connection's line, above its requests' rows
+LABEL = 11
+
+
+def phases(trace: RequestTrace) -> tuple[float, float, float, float]:
+    """(parsed, in the app, answered, done): the times where a request's bar changes."""
+    start = trace.started
+    done = trace.finished if trace.finished is not None else start
+    app = [e.t for e in trace.routes[:1]] or ([trace.decision.t] if trace.decision else [])
+    if not app:  # refused by the parser, or its client left first: no app part
+        return start, done, done, done
+    outs = [e.t for e in trace.layers if isinstance(e, ev.MiddlewareExit) and e.depth == 0]
+    if trace.handler_end is not None:
+        outs.append(trace.handler_end.t)
+    answered = max(outs) if outs else (trace.response.t if trace.response else done)
+    return start, app[0], min(max(answered, app[0]), done), done
+
+
+def _ticks(span_ms: float) -> float:
+    """A round tick step (1, 2 or 5 times a power of ten) giving about six ticks."""
+    raw = span_ms / 6 or 1.0
+    power = 10 ** math.floor(math.log10(raw))
+    return next(step * power for step in (1, 2, 5, 10) if step * power >= raw)
+
+
+def connections(
+    model: Model, *, last: int = 30, requests: Iterable[RequestTrace] | None = None
+) -> Picture:
+    """The last `last` connections the model saw, with their finished requests, as SVG."""
+    traces = list(model.recent if requests is None else requests)
+    lanes: dict[int, ConnectionTrace | None] = {c.conn: c for c in list(model.connections)[-last:]}
+    for trace in traces:  # a request whose connection record is gone (a replay's first)
+        lanes.setdefault(trace.conn, None)
+    shown = sorted(lanes)[-last:]
+    traces = [t for t in traces if t.conn in set(shown)]
+    times = [t.started for t in traces] + [t.finished or t.started for t in traces]
+    for conn in shown:
+        record = lanes[conn]
+        if record is not None:
+            times += [record.opened] + ([record.closed] if record.closed is not None else [])
+    t0, t1 = (min(times), max(times)) if times else (0.0, 0.0)
+    scale = PLOT / ((t1 - t0) or 1e-3)
+
+    def x(t: float) -> float:
+        return LEFT + (t - t0) * scale
+
+    rows = {conn: _rows([t for t in traces if t.conn == conn], x) for conn in shown}
+    height = 66 + sum(SPAN + ROW * max(1, len(r)) + 14 for r in rows.values()) + 52
+    room = max((_label_width(t) for t in traces), default=0.0)  # the last bar's label
+    canvas = Canvas(LEFT + PLOT + room + 20, height, "connections and requests over time")
+    canvas.text(
+        14,
+        24,
+        f"{len(shown)} connection(s), {len(traces)} request(s)",
+        INK,
+        font_weight="bold",
+        font_size=14,
+    )
+    _axis(canvas, t0, t1, x, height)
+    y = 66
+    for conn in shown:
+        y = _lane(canvas, conn, lanes[conn], rows[conn], x, y, t1)
+    _legend(canvas, height - 24)
+    summary = (
+        f"{len(shown)} connection(s) and {len(traces)} request(s) over {(t1 - t0) * 1000:.2f} ms"
+    )
+    return Picture(canvas.svg(), summary)
+
+
+def _rows(traces: list[RequestTrace], x) -> list[list[RequestTrace]]:
+    """Requests on rows, first fit: a row takes a request that starts after the bar and
+    the label before it end, so that neither hides the other."""
+    rows: list[list[RequestTrace]] = []
+    ends: list[float] = []
+    for trace in sorted(traces, key=lambda t: t.started):
+        start = x(trace.started)
+        free = [number for number, end in enumerate(ends) if start > end]
+        number = free[0] if free else len(rows)
+        if not free:
+            rows.append([])
+            ends.append(0.0)
+        rows[number].append(trace)
+        ends[number] = max(x(trace.finished or trace.started), start + 3) + _label_width(trace) + 10
+    return rows
+
+
+def _label(trace: RequestTrace) -> str:
+    status = trace.status if trace.status is not None else "…"
+    return f"{trace.conn}.{trace.req} {trace.method} {trace.target}"[:32] + f" {status}"
+
+
+def _label_width(trace: RequestTrace) -> float:
+    return len(_label(trace)) * LABEL * 0.61 + 6
+
+
+def _axis(canvas: Canvas, t0: float, t1: float, x, height: float) -> None:
+    span_ms = (t1 - t0) * 1000
+    step = _ticks(span_ms)
+    canvas.begin("g", class_="axis")
+    canvas.line(LEFT, 44, LEFT + PLOT, 44, stroke=LANE)
+    tick = 0.0
+    while tick <= span_ms + 1e-9:
+        at = x(t0 + tick / 1000)
+        canvas.line(at, 40, at, height - 40, stroke="#eaeef2")
+        canvas.text(at, 36, f"{tick:g} ms", MUTED, text_anchor="middle", font_size=10)
+        tick += step
+    canvas.end("g")
+
+
+def _lane(canvas, conn, record, rows, x, y: float, t1: float) -> float:
+    lane_height = SPAN + ROW * max(1, len(rows))
+    canvas.begin("g", class_="connection", data_conn=conn)
+    canvas.text(14, y + 18, f"connection {conn}", INK, font_weight="bold")
+    if record is not None:
+        canvas.text(14, y + 31, fit(record.peer, LEFT - 20, 10), MUTED, font_size=10)
+        end = record.closed if record.closed is not None else t1
+        mid = y + 4  # above the bars: their labels never sit on it
+        still_open = "url(#head)" if record.closed is None else None
+        canvas.line(
+            x(record.opened), mid, x(end), mid, stroke=LANE, stroke_width=2, marker_end=still_open
+        )
+        ends = [record.opened] + ([end] if record.closed is not None else [])
+        for t in ends:  # a tick where it opened, and where it closed
+            canvas.line(x(t), mid - 4, x(t), mid + 4, stroke=LANE, stroke_width=2)
+    for number, row in enumerate(rows):
+        for trace in row:
+            _bar(canvas, trace, x, y + SPAN + number * ROW + (ROW - BAR) / 2)
+    canvas.end("g")
+    return y + lane_height + 14
+
+
+def _bar(canvas: Canvas, trace: RequestTrace, x, top: float) -> None:
+    parsed, app, answered, done = phases(trace)
+    kind = status_kind(trace.status)
+    canvas.begin("g", class_="request", data_req=f"{trace.conn}.{trace.req}")
+    canvas.add("title", trace.label)
+    parts = [
+        ("wait", parsed, app, "url(#hatch)"),
+        ("app", app, answered, STATUS_TINT[kind]),
+        ("answer", answered, done, "#ffffff"),
+    ]
+    for name, start, end, fill in parts:
+        width = x(end) - x(start)
+        if name == "app" and app == done:  # refused: the whole bar is the refusal
+            continue
+        canvas.rect(
+            x(start),
+            top,
+            max(width, 0.0),
+            BAR,
+            fill=fill,
+            stroke=LANE,
+            class_=name,
+            data_ms=f"{(end - start) * 1000:.3f}",
+        )
+    left, right = x(parsed), max(x(done), x(parsed) + 3)
+    canvas.rect(
+        left, top, right - left, BAR, fill="none", stroke=STATUS_INK[kind], stroke_width=1.2
+    )
+    canvas.text(right + 5, top + BAR - 2, _label(trace), STATUS_INK[kind], font_size=LABEL)
+    canvas.end("g")
+
+
+def _legend(canvas: Canvas, y: float) -> None:
+    canvas.rect(14, y - 10, 22, BAR, fill="url(#hatch)", stroke=LANE)
+    canvas.text(42, y, "waiting: parsed, not yet in the app", MUTED, font_size=10)
+    canvas.rect(292, y - 10, 22, BAR, fill=STATUS_TINT[2], stroke=LANE)
+    canvas.text(320, y, "in the app", MUTED, font_size=10)
+    canvas.rect(400, y - 10, 22, BAR, fill="#ffffff", stroke=LANE)
+    canvas.text(428, y, "answer written", MUTED, font_size=10)
+    canvas.line(540, y - 4, 580, y - 4, stroke=LANE, stroke_width=2)
+    canvas.text(588, y, "connection open (idle between bars)", MUTED, font_size=10)
