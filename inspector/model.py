@@ -55,6 +55,9 @@ class RequestTrace:
     hooks: list[ev.HookEnd] = field(default_factory=list)  # on_response_prepare
     response: ev.ResponseHead | None = None
     end: ev.ResponseEnd | None = None
+    # Where it waited: its handler's Task, a 100 Continue, back-pressure (in time order).
+    waits: list[ev.HandlerWaited | ev.ContinueSent | ev.FlowControl] = field(default_factory=list)
+    flushed: ev.AnswersFlushed | None = None  # the write that took its answer to the socket
     finished: float | None = None
     bytes_kept: int = 0
 
@@ -154,6 +157,9 @@ class Model:
         self._connections: dict[int, ConnectionTrace] = {}  # the open ones
         self._open: dict[int, list[int]] = {}  # per connection, its requests in flight
         self._last_read: dict[int, ev.DataReceived] = {}  # per connection
+        # Per connection, answered requests whose answer is still held (writer.py): the
+        # next AnswersFlushed on it took them out. Bounded: a streamed answer has none.
+        self._held: dict[int, deque[RequestTrace]] = {}
         self.finished_times: deque[float] = deque(maxlen=10_000)  # for rates
         self.listeners: list = []  # called with each finished RequestTrace
         # One method per event type, looked up once: feed() runs for every event.
@@ -213,6 +219,8 @@ class Model:
             if not reqs:
                 del self._open[trace.conn]
         self.recent.append(trace)
+        if trace.end is not None:
+            self._held.setdefault(trace.conn, deque(maxlen=64)).append(trace)
         self.finished_times.append(t)
         self.server.requests_total += 1
         if trace.status is not None:
@@ -234,6 +242,7 @@ class Model:
         if connection is not None:
             connection.closed, connection.reason = event.t, event.reason
         self._last_read.pop(event.conn, None)
+        self._held.pop(event.conn, None)
         for req in list(self._open.get(event.conn, ())):  # this connection's only
             self._finish(self.in_flight[(event.conn, req)], event.t)  # cut short: ends here
 
@@ -310,6 +319,17 @@ class Model:
         if trace is not None:
             trace.end = event
             self._finish(trace, event.t)
+
+    def _on_HandlerWaited(self, event: ev.HandlerWaited) -> None:
+        trace = self._trace(event)
+        if trace is not None:
+            trace.waits.append(event)
+
+    _on_ContinueSent = _on_FlowControl = _on_HandlerWaited
+
+    def _on_AnswersFlushed(self, event: ev.AnswersFlushed) -> None:
+        for trace in self._held.pop(event.conn, ()):
+            trace.flushed = event
 
     def _on_HookStart(self, event: ev.HookStart) -> None:
         if event.conn == 0:

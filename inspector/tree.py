@@ -152,6 +152,8 @@ class RequestTree:
         if trace.layers or trace.handler_start:
             onion = tree.add(Text("middlewares and handler", "bold"))
             _onion_tree(trace, onion)
+        if trace.waits:
+            _waits_branch(trace, tree, detail)
         if trace.response is not None:
             _response_branch(trace, tree, detail, self.headers)
         elif trace.error is not None:
@@ -213,6 +215,29 @@ def _dispatcher_branch(trace: RequestTrace, tree: Tree, detail: int) -> None:
         dispatcher.add(f"params {dict(decision.params)}")
 
 
+def _wait_line(event: ev.Event, started: float) -> str:
+    at = f"+{_ms(event.t - started)}  "
+    if isinstance(event, ev.HandlerWaited):
+        return at + "the handler awaited: its Task went back to the loop, which resumes it"
+    if isinstance(event, ev.ContinueSent):
+        return at + "100 Continue sent: the handler asked for the body"
+    assert isinstance(event, ev.FlowControl)
+    if event.side == "reading":
+        what = "the client sends faster than we answer" if event.paused else "answers caught up"
+    else:
+        what = "the client reads slower than we send" if event.paused else "the client caught up"
+    return at + f"{event.side} {'paused' if event.paused else 'resumed'}: {what}"
+
+
+def _waits_branch(trace: RequestTrace, tree: Tree, detail: int) -> None:
+    if detail >= 3:
+        tree.add(Text.assemble(("waits", "bold"), f"  {len(trace.waits)}"))
+        return
+    waits = tree.add(Text("waits", "bold"))
+    for event in trace.waits:
+        waits.add(_wait_line(event, trace.started))
+
+
 def _response_branch(trace: RequestTrace, tree: Tree, detail: int, headers: bool) -> None:
     head, end = trace.response, trace.end
     assert head is not None
@@ -232,6 +257,14 @@ def _response_branch(trace: RequestTrace, tree: Tree, detail: int, headers: bool
     elif headers:
         names = ", ".join(name for name, _ in head.headers)
         response.add(f"{len(head.headers)} header(s): {names}")
+    flushed = trace.flushed
+    if flushed is not None and detail < 3:
+        others = flushed.answers - 1
+        response.add(
+            f"held {_ms(flushed.held)} to the loop's next turn, then written"
+            + (f" with {others} other answer(s) in one write" if others else "")
+            + f" ({flushed.size} bytes)"
+        )
     if detail >= 3 and trace.hooks:
         response.add(f"{len(trace.hooks)} on_response_prepare hook(s)")
         return

@@ -39,6 +39,10 @@ __all__ = [
     "HandlerEnd",
     "ResponseHead",
     "ResponseEnd",
+    "HandlerWaited",
+    "ContinueSent",
+    "FlowControl",
+    "AnswersFlushed",
     "HookStart",
     "HookEnd",
     "ServerStart",
@@ -173,6 +177,41 @@ class ResponseEnd(Event):
     keep_alive: bool
 
 
+# --- waits: where a request or a connection had to wait, and why ------------------
+
+
+@dataclass(slots=True)
+class HandlerWaited(Event):
+    """The handler's Task did not finish at once: it awaited something (a body, a
+    database), so the connection goes on when the loop wakes it. On Python 3.11 every
+    Task starts on the loop's next turn, so every request waits."""
+
+
+@dataclass(slots=True)
+class ContinueSent(Event):
+    """`100 Continue` went out: the handler asked for a body the client was holding
+    back (`Expect: 100-continue`, RFC 9110 10.1.1)."""
+
+
+@dataclass(slots=True)
+class FlowControl(Event):
+    """Back-pressure, paused or resumed."""
+
+    side: str  # "reading": the client sends faster than we answer, we stop reading it;
+    # "writing": the client reads slower than we send, the transport's buffer is full
+    paused: bool  # True: paused; False: resumed
+
+
+@dataclass(slots=True)
+class AnswersFlushed(Event):
+    """Whole answers held during a turn of the loop went to the socket in one write
+    (writer.py). `req` is 0: one write may carry several requests' answers."""
+
+    answers: int
+    size: int  # bytes
+    held: float  # seconds the first of them was held
+
+
 # --- lifecycle ---------------------------------------------------------------
 
 
@@ -211,8 +250,9 @@ EVENT_TYPES: dict[str, type[Event]] = {
     for cls in (
         ConnectionMade, ConnectionLost, DataReceived, ParserCallback, ParseError,
         RequestHead, RouteTried, RouteDecision, MiddlewareEnter, MiddlewareExit,
-        HandlerStart, HandlerEnd, ResponseHead, ResponseEnd, HookStart, HookEnd,
-        ServerStart, ShutdownPhase, ServerStop,
+        HandlerStart, HandlerEnd, ResponseHead, ResponseEnd, HandlerWaited, ContinueSent,
+        FlowControl, AnswersFlushed, HookStart, HookEnd, ServerStart, ShutdownPhase,
+        ServerStop,
     )
 }  # fmt: skip
 

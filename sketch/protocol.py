@@ -47,7 +47,14 @@ from time import perf_counter
 from typing import TYPE_CHECKING, Any
 
 from .error_page import error_page
-from .events import ConnectionLost, ConnectionMade, DataReceived, ResponseEnd
+from .events import (
+    ConnectionLost,
+    ConnectionMade,
+    DataReceived,
+    FlowControl,
+    HandlerWaited,
+    ResponseEnd,
+)
 from .exceptions import HTTPException
 from .framing import Refusal
 from .http import bare_response, reason_for
@@ -125,7 +132,7 @@ class HttpProtocol(asyncio.Protocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self._transport = transport  # type: ignore[assignment]  (uvloop's is no subclass)
-        self.writer = Writer(self._transport, self._server.batch)
+        self.writer = Writer(self._transport, self._server.batch, self.tracer, self.id)
         peer = transport.get_extra_info("peername")
         self.peer_address = peer[0] if isinstance(peer, tuple) else str(peer or "")
         local = transport.get_extra_info("sockname")
@@ -169,10 +176,14 @@ class HttpProtocol(asyncio.Protocol):
     def pause_writing(self) -> None:
         if self.writer is not None:
             self.writer.pause()
+        if self.tracer.on:
+            self._emit(FlowControl, "writing", True, req=self._answering_number())
 
     def resume_writing(self) -> None:
         if self.writer is not None:
             self.writer.resume()
+        if self.tracer.on:
+            self._emit(FlowControl, "writing", False, req=self._answering_number())
 
     # --- reading (Rules 1 and 6) --------------------------------------------
 
@@ -219,6 +230,8 @@ class HttpProtocol(asyncio.Protocol):
         if not self._reading_paused and self._transport is not None:
             self._reading_paused = True
             self._transport.pause_reading()
+            if self.tracer.on:
+                self._emit(FlowControl, "reading", True)
 
     def _resume_reading(self) -> None:
         backlog, self._backlog = self._backlog, b""
@@ -227,6 +240,8 @@ class HttpProtocol(asyncio.Protocol):
         if not self._backlog and self._transport is not None and self.phase is not Phase.CLOSING:
             self._reading_paused = False
             self._transport.resume_reading()
+            if self.tracer.on:
+                self._emit(FlowControl, "reading", False)
 
     # --- answering (Rules 2, 3 and 4) ---------------------------------------
 
@@ -249,6 +264,8 @@ class HttpProtocol(asyncio.Protocol):
             self._current = item
             task = _start_task(self.loop, self._answer(item))
             if not task.done():  # it waits for something: go on when it is done
+                if self.tracer.on:
+                    self._emit(HandlerWaited, req=item.number)
                 self._answering = task
                 task.add_done_callback(partial(self._answered, item))
                 return
@@ -447,6 +464,10 @@ class HttpProtocol(asyncio.Protocol):
     def task(self) -> asyncio.Task[bool] | None:
         """The handler's Task, while it waits for something."""
         return self._answering
+
+    def _answering_number(self) -> int:
+        """The number of the request being answered, for events about it (else 0)."""
+        return 0 if self._current is None else self._current.number
 
     def _emit(self, cls: type, *fields: object, req: int | None = None) -> None:
         """Send an event about this connection. Callers check `tracer.on` first."""

@@ -15,12 +15,14 @@ from collections.abc import Callable, Iterator, MutableMapping
 from email.parser import BytesParser
 from email.policy import HTTP
 from io import BytesIO
+from time import perf_counter
 from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import parse_qsl
 
 from multidict import CIMultiDict, CIMultiDictProxy, MultiDict, MultiDictProxy
 from yarl import URL
 
+from .events import ContinueSent
 from .exceptions import HTTPBadRequest, HTTPRequestEntityTooLarge
 from .http import EXPECT, HttpVersion, parse_content_type
 
@@ -232,6 +234,9 @@ class Request(MutableMapping[str, Any]):
             if not self._continue_sent and self._expects_continue():
                 self._continue_sent = True
                 self._writer.write_interim(b"HTTP/1.1 100 Continue\r\n\r\n")
+                tracer = self._protocol.tracer
+                if tracer.on:
+                    tracer.emit(ContinueSent(perf_counter(), *self.trace_ids))
             self._waiter = self._protocol.loop.create_future()
             try:
                 await self._waiter

@@ -19,6 +19,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from time import perf_counter
+
+from .events import AnswersFlushed, Tracer
 
 __all__ = ["Writer", "Batch"]
 
@@ -51,9 +54,18 @@ class Batch:
 class Writer:
     """One connection's way out: the transport, the bytes held, and flow control."""
 
-    def __init__(self, transport: asyncio.Transport, batch: Batch) -> None:
+    def __init__(
+        self,
+        transport: asyncio.Transport,
+        batch: Batch,
+        tracer: Tracer | None = None,
+        conn: int = 0,
+    ) -> None:
         self.transport: asyncio.Transport | None = transport
         self._batch = batch
+        self._tracer = tracer or Tracer()
+        self._conn = conn  # the connection's number, for trace events
+        self._held_at = 0.0  # when the first held answer came (traced only)
         self._held: list[bytes] = []
         self._held_bytes = 0
         self.sent = 0  # bytes of the current response written (or held) so far
@@ -85,6 +97,8 @@ class Writer:
         self._open()
         if not self._held:
             self._batch.add(self)
+            if self._tracer.on:
+                self._held_at = perf_counter()
         self._held.append(data)
         self._held_bytes += len(data)
         self.sent += len(data)
@@ -96,6 +110,12 @@ class Writer:
         held = self._held
         if held and self.transport is not None:
             self.transport.write(held[0] if len(held) == 1 else b"".join(held))
+            if self._tracer.on:
+                now = perf_counter()
+                self._tracer.emit(
+                    AnswersFlushed(now, self._conn, 0, len(held), self._held_bytes,
+                                   now - self._held_at)
+                )  # fmt: skip
         held.clear()
         self._held_bytes = 0
 

@@ -17,6 +17,10 @@ from .test_model import one_request
 def an_event_of_each_type() -> list[ev.Event]:
     made = one_request()
     return made + [
+        ev.HandlerWaited(10.0003, 1, 1),
+        ev.ContinueSent(10.0003, 1, 1),
+        ev.FlowControl(10.0003, 1, 1, "reading", True),
+        ev.AnswersFlushed(10.0006, 1, 0, 1, 120, 0.0001),
         ev.ConnectionLost(11.0, 1, 1, "closed"),
         ev.ParseError(11.0, 2, 1, 400, "Invalid header token", 12),
         ev.HookStart(11.0, 0, 0, "on_shutdown", "close"),
