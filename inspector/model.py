@@ -12,8 +12,6 @@ import re
 from collections import Counter, deque
 from dataclasses import dataclass, field
 
-import httptools
-
 from sketch import events as ev
 
 from .secrets import Masker, mask_header, mask_query
@@ -25,7 +23,6 @@ __all__ = [
     "ServerTrace",
     "Model",
     "MAX_BYTES_PER_TRACE",
-    "error_offset",
     "mask_trace",
 ]
 
@@ -395,39 +392,3 @@ def mask_trace(trace: RequestTrace) -> RequestTrace:
         parser=[mask(callback) for callback in trace.parser],  # type: ignore[misc]
         response=None if trace.response is None else mask(trace.response),  # type: ignore[arg-type]
     )
-
-
-def error_offset(trace: RequestTrace) -> int | None:
-    """The byte at which the parser gave up, found by re-parsing prefixes of the raw bytes.
-
-    sketch only knows which read failed (parsing is one call per read); httptools finds
-    the byte. A prefix either parses or fails, and every longer prefix of a failing one
-    fails too, so a binary search finds the first failing length in log2(n) parses.
-    """
-    if trace.error is None or not trace.reads:
-        return None
-    raw = trace.raw
-
-    def fails(length: int) -> bool:
-        try:
-            httptools.HttpRequestParser(_Quiet()).feed_data(raw[:length])
-        except httptools.HttpParserUpgrade:
-            return False
-        except httptools.HttpParserError:
-            return True
-        return False
-
-    if not fails(len(raw)):
-        return None  # refused by sketch's own rules (a limit, Host, ...), not by the parser
-    low, high = 1, len(raw)  # fails(high) is True
-    while low < high:
-        middle = (low + high) // 2
-        if fails(middle):
-            high = middle
-        else:
-            low = middle + 1
-    return low - 1
-
-
-class _Quiet:
-    """Parser callbacks that do nothing: error_offset only wants to know where it fails."""

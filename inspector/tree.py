@@ -15,7 +15,8 @@ from rich.tree import Tree
 
 from sketch import events as ev
 
-from .model import RequestTrace, error_offset
+from .model import RequestTrace
+from .refusal import error_offset
 
 __all__ = ["RequestTree"]
 

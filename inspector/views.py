@@ -22,7 +22,8 @@ from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
-from .model import RequestTrace, error_offset
+from .model import RequestTrace
+from .refusal import error_offset
 from .tree import RequestTree, _onion_tree
 
 __all__ = ["RequestTree", "ByteRuler", "WhyNot", "Onion", "VIEWS", "view_of"]

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from inspector.model import MAX_BYTES_PER_TRACE, Model, error_offset
+from inspector.model import MAX_BYTES_PER_TRACE, Model
+from inspector.refusal import error_offset
 from sketch import events as ev
 
 RAW = b"GET /users/bob HTTP/1.1\r\nHost: x\r\n\r\n"
