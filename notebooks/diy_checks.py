@@ -26,7 +26,14 @@ from typing import Any
 from checks import FAILED, NOT_YET, Problem, check
 from diy_magic import PACKAGE, forget
 
-__all__ = ["check_protocol", "check_server", "check_request", "check_response", "Part"]
+__all__ = [
+    "check_protocol",
+    "check_server",
+    "check_request",
+    "check_response",
+    "check_application",
+    "Part",
+]
 
 WAIT = 1.0  # seconds a client waits for an answer before it says there was none
 
@@ -525,5 +532,276 @@ async def check_response(folder: Path | None = None) -> None:
             ("03", "response", "Response"),
         ],
         "03",
+        folder,
+    )
+
+
+# Chapters 04-06: the Application, served by your own framework, asked over real sockets.
+
+
+class _Answer:
+    """One response as a client reads it: status, headers (lower-case names), body."""
+
+    def __init__(self, status: int, headers: dict[str, str], body: bytes) -> None:
+        self.status, self.headers, self.body = status, headers, body
+        self.text = body.decode("utf-8", errors="replace")
+
+    def __repr__(self) -> str:
+        return f"{self.status} {self.text!r}"
+
+
+async def _ask(port: int, method: str, target: str, writers: list) -> _Answer | None:
+    """Send one request on a new connection; its answer, or None if none came in time."""
+    import httptools
+
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writers.append(writer)
+    writer.write(f"{method} {target} HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n".encode())
+    message = _Message()
+    parser = httptools.HttpResponseParser(message)
+    received = b""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + WAIT
+    while not message.complete:
+        left = deadline - loop.time()
+        try:
+            more = await asyncio.wait_for(reader.read(65536), max(left, 0.001))
+        except TimeoutError:
+            return None
+        except ConnectionError:
+            more = b""
+        if not more:
+            if received:
+                raise Problem(
+                    f"{method} {target}: the connection closed in the middle of the response "
+                    f"{received[:60]!r}"
+                )
+            return None
+        received += more
+        try:
+            parser.feed_data(more)
+        except httptools.HttpParserError as exc:
+            raise Problem(f"{method} {target}: a client cannot parse the response: {exc}")
+    return _Answer(parser.get_status_code(), message.headers, message.body)
+
+
+class _LoopErrors:
+    """What the loop's exception handler is told while a check runs, kept to explain."""
+
+    def __init__(self) -> None:
+        self.seen: list[dict[str, Any]] = []
+
+    def __enter__(self) -> _LoopErrors:
+        import logging
+
+        logging.disable(logging.CRITICAL)  # a traceback logged by your server is expected here
+        self.loop = asyncio.get_running_loop()
+        self.before = self.loop.get_exception_handler()
+        self.loop.set_exception_handler(lambda loop, context: self.seen.append(context))
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        import gc
+        import logging
+
+        gc.collect()  # a Task nobody kept reports its lost exception when it is collected
+        self.loop.set_exception_handler(self.before)
+        logging.disable(logging.NOTSET)
+
+    def explain(self) -> str:
+        """The first error the loop saw, in words, or ''."""
+        import gc
+
+        gc.collect()
+        for context in self.seen:
+            error = context.get("exception")
+            message = context.get("message", "")
+            if error is None:
+                continue
+            what = f"{type(error).__name__}: {error}"
+            if "never retrieved" in message:
+                return (
+                    f"the handler's Task ended with {what}, and nobody retrieved that "
+                    "exception, so the client was never answered: catch it in the Task "
+                    "and answer 500"
+                )
+            if "data_received" in message:
+                if isinstance(error, RuntimeError) and "loop" in str(error):
+                    return (
+                        f"data_received failed with {what}: hand_off runs inside the loop "
+                        "that is already running, so it cannot run the handler to its end "
+                        "(asyncio.run, run_until_complete): start a Task with "
+                        "loop.create_task(...) and return at once"
+                    )
+                return (
+                    f"data_received failed with {what}: the Server calls its handler "
+                    "synchronously and writes the bytes it returns, so hand_off must start "
+                    "a Task for the async handler and return b'' at once"
+                )
+            return f"the loop reported {message!r}: {what}"
+        return ""
+
+
+def _expect(answer: _Answer | None, method: str, target: str, status: int, errors: _LoopErrors):
+    if answer is None:
+        why = errors.explain()
+        raise Problem(
+            f"{method} {target} got no answer within {WAIT:g} s"
+            + (f": {why}" if why else ": does the Task write the response to the transport?")
+        )
+    if answer.status == 400 and status != 400:
+        raise Problem(
+            f"{method} {target} was answered 400 Bad Request: your Server answers 400 when "
+            "the parser fails, and httptools reports an exception raised in a callback as a "
+            "parse error, so hand_off raised. The Server calls it synchronously, from "
+            "on_message_complete: it cannot run the handler there (asyncio.run, "
+            "run_until_complete refuse inside the running loop). Start a Task with "
+            "loop.create_task(...) and return b'' at once"
+        )
+    if answer.status != status:
+        raise Problem(f"{method} {target} answered {answer!r}, expected a {status}")
+    return answer
+
+
+async def _app_routes(Application: type, serve: Callable) -> None:
+    app = Application()
+    release = asyncio.Event()
+    tasks: list[Any] = []
+
+    async def index(request: Any) -> Any:
+        return _response(request, "index")
+
+    async def list_users(request: Any) -> Any:
+        return _response(request, "the users")
+
+    async def create_user(request: Any) -> Any:
+        return _response(request, "created", 201)
+
+    async def slow(request: Any) -> Any:
+        tasks.append(asyncio.current_task())
+        await asyncio.wait_for(release.wait(), WAIT)
+        return _response(request, "slow done")
+
+    async def fast(request: Any) -> Any:
+        tasks.append(asyncio.current_task())
+        release.set()
+        return _response(request, "released")
+
+    async def broken(request: Any) -> Any:
+        raise RuntimeError("a bug in a handler")
+
+    app.router.add_route("GET", "/", index)
+    app.router.add_route("GET", "/users", list_users)
+    app.router.add_route("POST", "/users", create_user)
+    app.router.add_route("GET", "/slow", slow)
+    app.router.add_route("GET", "/release", fast)
+    app.router.add_route("GET", "/broken", broken)
+
+    writers: list[asyncio.StreamWriter] = []
+    with _LoopErrors() as errors:
+        server = await serve(app, "127.0.0.1", 0)
+        try:
+            port = _port(server, "serve")
+            got = _expect(await _ask(port, "GET", "/", writers), "GET", "/", 200, errors)
+            if got.text != "index":
+                raise Problem(f"GET / answered {got!r}: the handler of GET / says 'index'")
+            for method, want, status in (("GET", "the users", 200), ("POST", "created", 201)):
+                got = await _ask(port, method, "/users", writers)
+                if got is not None and got.status == 404:
+                    raise Problem(
+                        f"{method} /users got a 404, and /users is the second route added: "
+                        "try every route before deciding, do not give up at the first that "
+                        "does not match"
+                    )
+                if got is not None and got.text in ("the users", "created") and got.text != want:
+                    raise Problem(
+                        f"{method} /users was answered {got.text!r}, the {method} handler's is "
+                        f"{want!r}: a route is a method and a path, compare both"
+                    )
+                _expect(got, method, "/users", status, errors)
+            got = await _ask(port, "DELETE", "/users", writers)
+            if got is not None and got.status == 404:
+                raise Problem(
+                    "DELETE /users got 404: the path exists, only the method is wrong, and "
+                    "that is a 405 Method Not Allowed (RFC 9110 15.5.6)"
+                )
+            got = _expect(got, "DELETE", "/users", 405, errors)
+            allow = got.headers.get("allow")
+            if allow is None:
+                raise Problem(
+                    "the 405 for DELETE /users has no Allow header: a 405 must say which "
+                    "methods would work (RFC 9110 15.5.6), here 'GET, POST'"
+                )
+            if sorted(m.strip() for m in allow.split(",")) != ["GET", "POST"]:
+                raise Problem(f"the 405 for DELETE /users says Allow: {allow}, not GET, POST")
+            _expect(await _ask(port, "GET", "/nope", writers), "GET", "/nope", 404, errors)
+            # A handler that waits, and another request answered meanwhile.
+            waiting = asyncio.ensure_future(_ask(port, "GET", "/slow", writers))
+            await asyncio.sleep(0.05)
+            got = await _ask(port, "GET", "/release", writers)
+            _expect(got, "GET", "/release", 200, errors)
+            got = _expect(await waiting, "GET", "/slow", 200, errors)
+            if None in tasks or len(set(map(id, tasks))) != 2:
+                raise Problem(
+                    "the two handlers did not each run in a Task of their own: start one "
+                    "Task per request with loop.create_task(...)"
+                )
+            got = await _ask(port, "GET", "/broken", writers)
+            if got is None:
+                why = errors.explain() or "catch it in the Task and answer 500"
+                raise Problem(
+                    f"GET /broken raised RuntimeError in its handler and the client got no "
+                    f"answer within {WAIT:g} s: {why}"
+                )
+            _expect(got, "GET", "/broken", 500, errors)
+            if "a bug in a handler" in got.text:
+                raise Problem(
+                    "the 500 tells the client the exception's text: say only "
+                    "'500: Internal Server Error', and log the details on the server"
+                )
+        finally:
+            release.set()
+            await _close(server, writers)
+
+
+_RESPONSE: list[type] = []
+
+
+def _response(request: Any, text: str, status: int = 200) -> Any:
+    """The learner's own Response, as their handlers make it."""
+    return _RESPONSE[0](text, status=status)
+
+
+# What every chapter from 04 on stands on: the earlier chapters' parts, by chapter.
+_FOUNDATION: list[Part] = [
+    ("01", "protocol", "start_server"),
+    ("02", "server", "Server"),
+    ("03", "request", "Request"),
+    ("03", "response", "Response"),
+]
+
+
+def _on_app(test: Callable[..., Awaitable[None]]) -> Callable[..., Awaitable[None]]:
+    """test(Application, serve, *more), given the foundation's parts before them."""
+
+    async def run(start_server: Any, Server: Any, Request: Any, Response: Any, *parts: Any):
+        _RESPONSE[:] = [Response]
+        await test(*parts)
+
+    return run
+
+
+async def check_application(folder: Path | None = None) -> None:
+    """Chapter 04's build: diy/router.py and diy/application.py, served by your Server."""
+    await _check_build(
+        "a Task per request, routed by method and path, 404 and 405 with Allow",
+        _on_app(lambda UrlDispatcher, Application, serve: _app_routes(Application, serve)),
+        _FOUNDATION
+        + [
+            ("04", "router", "UrlDispatcher"),
+            ("04", "application", "Application"),
+            ("04", "application", "serve"),
+        ],
+        "04",
         folder,
     )

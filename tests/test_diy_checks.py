@@ -8,7 +8,9 @@ A chapter's check on a folder where an earlier chapter is missing names that cha
 
 from __future__ import annotations
 
+import gc
 import sys
+import warnings
 from pathlib import Path
 
 import nbformat
@@ -18,7 +20,13 @@ NOTEBOOKS = Path(__file__).parent.parent / "notebooks"
 sys.path.insert(0, str(NOTEBOOKS))
 
 from checks import FAILED, NOT_YET, PASSED  # noqa: E402
-from diy_checks import check_protocol, check_request, check_response, check_server  # noqa: E402
+from diy_checks import (  # noqa: E402
+    check_application,
+    check_protocol,
+    check_request,
+    check_response,
+    check_server,
+)
 from diy_magic import forget, module_of, write_module  # noqa: E402
 from editions import _build_stub, _solutions, assemble, execute, learner_edition  # noqa: E402
 
@@ -26,6 +34,7 @@ CHAPTER = {
     "01": NOTEBOOKS / "01_transports_and_protocols.ipynb",
     "02": NOTEBOOKS / "02_server_protocol_and_parser.ipynb",
     "03": NOTEBOOKS / "03_request_and_response.ipynb",
+    "04": NOTEBOOKS / "04_application_and_dispatcher.ipynb",
 }
 # check: (its chapter, the check, the module it checks)
 CHECKS = {
@@ -33,6 +42,7 @@ CHECKS = {
     "server": ("02", check_server, "server.py"),
     "request": ("03", check_request, "request.py"),
     "response": ("03", check_response, "response.py"),
+    "application": ("04", check_application, "application.py"),
 }
 
 
@@ -224,6 +234,57 @@ WRONG = {
             "Content-Type is 'text/plain': a str body is sent as 'text/plain; charset=utf-8'",
         ),
     ],
+    "application": [
+        (  # a route found by its path alone: the first with that path answers any method
+            "router.py",
+            [("if method == request.method:", "if True:  # any method")],
+            "POST /users was answered 'the users', the POST handler's is 'created': a route "
+            "is a method and a path, compare both",
+        ),
+        (  # the guide's resolve: 404 at the first route that does not match
+            "router.py",
+            [("continue  # not this one", "return {}, not_found  #")],
+            "GET /users got a 404, and /users is the second route added: try every route",
+        ),
+        (  # a dict keyed by (method, path): a wrong method is a 404
+            "router.py",
+            [("allowed.add(method)  #", "pass  #")],
+            "DELETE /users got 404: the path exists, only the method is wrong",
+        ),
+        (  # a 405 that does not say what would work
+            "router.py",
+            [(', headers={"Allow": ", ".join(sorted(allowed))}', "")],
+            "has no Allow header: a 405 must say which methods would work",
+        ),
+        (  # the handler run to its end inside data_received
+            "application.py",
+            [
+                (
+                    "task = asyncio.get_running_loop().create_task(self.answer(request))",
+                    "task = asyncio.run(self.answer(request))",
+                )
+            ],
+            "so hand_off raised. The Server calls it synchronously",
+        ),
+        (  # the Task's exception left in it
+            "application.py",
+            [("except Exception:", "except ZeroDivisionError:")],
+            "GET /broken raised RuntimeError in its handler and the client got no answer within "
+            "1 s: the handler's Task ended with RuntimeError: a bug in a handler, and nobody "
+            "retrieved that exception",
+        ),
+        (  # the exception's text sent to the client
+            "application.py",
+            [
+                ("except Exception:", "except Exception as exc:"),
+                (
+                    'Response("500: Internal Server Error", status=500)',
+                    'Response(f"500: {exc}", status=500)',
+                ),
+            ],
+            "the 500 tells the client the exception's text",
+        ),
+    ],
 }
 
 
@@ -243,7 +304,10 @@ async def test_a_plausible_wrong_solution_is_told_why(name, case, folder, capsys
     _built(folder, CHECKS[name][0])
     for old, new in edits:
         _break(folder, module, old, new)
-    verdict = await _verdict(name, folder, capsys)
+    with warnings.catch_warnings():  # a wrong solution may leave a coroutine never awaited
+        warnings.simplefilter("ignore", RuntimeWarning)
+        verdict = await _verdict(name, folder, capsys)
+        gc.collect()
     assert verdict.startswith(FAILED) and reason in verdict, verdict
 
 
