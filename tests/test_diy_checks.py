@@ -25,6 +25,7 @@ from diy_checks import (  # noqa: E402
     check_protocol,
     check_request,
     check_response,
+    check_routes,
     check_server,
 )
 from diy_magic import forget, module_of, write_module  # noqa: E402
@@ -35,6 +36,7 @@ CHAPTER = {
     "02": NOTEBOOKS / "02_server_protocol_and_parser.ipynb",
     "03": NOTEBOOKS / "03_request_and_response.ipynb",
     "04": NOTEBOOKS / "04_application_and_dispatcher.ipynb",
+    "05": NOTEBOOKS / "05_route_params.ipynb",
 }
 # check: (its chapter, the check, the module it checks)
 CHECKS = {
@@ -43,6 +45,7 @@ CHECKS = {
     "request": ("03", check_request, "request.py"),
     "response": ("03", check_response, "response.py"),
     "application": ("04", check_application, "application.py"),
+    "routes": ("05", check_routes, "router.py"),
 }
 
 
@@ -283,6 +286,36 @@ WRONG = {
                 ),
             ],
             "the 500 tells the client the exception's text",
+        ),
+    ],
+    "routes": [
+        (  # the guide's re.match: anchored at the start only
+            "router.py",
+            [("pattern.fullmatch(request.path)", "pattern.match(request.path)")],
+            "matched /users/{name} as name='ada': re.match anchors only at the start",
+        ),
+        (  # {name:regex} read as {name}
+            "router.py",
+            [("{variable['regex'] or SEGMENT}", "{SEGMENT}")],
+            "GET /orders/abc matched /orders/{id:\\d+}: in {name:regex} the regex says",
+        ),
+        (  # the guide's raw_path: values still %-encoded
+            "router.py",
+            [("pattern.fullmatch(request.path)", "pattern.fullmatch(request.url.raw_path)")],
+            "gave the handler 'b%C3%B6b' as name: match against the decoded path",
+        ),
+        (  # literal parts put in the regex as they are
+            "router.py",
+            [
+                ("re.escape(path[last : variable.start()])", "path[last : variable.start()]"),
+                ("re.escape(path[last:])", "path[last:]"),
+            ],
+            "the '.' went into the regex as 'any character'",
+        ),
+        (  # the guide's \w+ for a segment
+            "router.py",
+            [('SEGMENT = r"[^{}/]+"', 'SEGMENT = r"\\w+"')],
+            "GET /users/jean-luc got 404: {name} matches any one path segment",
         ),
     ],
 }
