@@ -22,6 +22,7 @@ sys.path.insert(0, str(NOTEBOOKS))
 from checks import FAILED, NOT_YET, PASSED  # noqa: E402
 from diy_checks import (  # noqa: E402
     check_application,
+    check_middlewares,
     check_protocol,
     check_request,
     check_response,
@@ -37,6 +38,7 @@ CHAPTER = {
     "03": NOTEBOOKS / "03_request_and_response.ipynb",
     "04": NOTEBOOKS / "04_application_and_dispatcher.ipynb",
     "05": NOTEBOOKS / "05_route_params.ipynb",
+    "06": NOTEBOOKS / "06_middlewares.ipynb",
 }
 # check: (its chapter, the check, the module it checks)
 CHECKS = {
@@ -46,6 +48,7 @@ CHECKS = {
     "response": ("03", check_response, "response.py"),
     "application": ("04", check_application, "application.py"),
     "routes": ("05", check_routes, "router.py"),
+    "middlewares": ("06", check_middlewares, "middleware.py"),
 }
 
 
@@ -316,6 +319,45 @@ WRONG = {
             "router.py",
             [('SEGMENT = r"[^{}/]+"', 'SEGMENT = r"\\w+"')],
             "GET /users/jean-luc got 404: {name} matches any one path segment",
+        ),
+    ],
+    "middlewares": [
+        (  # the guide's loop: the last listed ends up outermost
+            "middleware.py",
+            [("for mw in reversed(middlewares):", "for mw in middlewares:")],
+            "the onion is inside out (the guide's loop wraps the last listed outermost)",
+        ),
+        (  # the chain run for its effects, then the handler again, its result sent
+            "application.py",
+            [
+                (
+                    "        handler = wrap_handler(handler, self.middlewares)\n"
+                    "        return await handler(request)",
+                    "        await wrap_handler(handler, self.middlewares)(request)\n"
+                    "        return await handler(request)",
+                )
+            ],
+            "the handler ran 2 times for one request",
+        ),
+        (  # every layer handed the bare handler: only the outermost runs
+            "middleware.py",
+            [
+                (
+                    "    for mw in reversed(middlewares):",
+                    "    wrapped = handler\n    for mw in reversed(middlewares):",
+                ),
+                (
+                    "        handler = partial(mw, handler=handler)",
+                    "        wrapped = partial(mw, handler=handler)",
+                ),
+                ("    return handler", "    return wrapped"),
+            ],
+            "inner never ran. Each layer's handler is the next layer",
+        ),
+        (  # a decorator that forgets to give the function back
+            "middleware.py",
+            [("    return func", "")],
+            "middleware(outer) returned None: the decorator must return the function",
         ),
     ],
 }

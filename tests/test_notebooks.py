@@ -145,11 +145,9 @@ def test_handouts_are_executed_html_of_both_editions(tmp_path):
 
 
 WRONG = {
-    "06_middlewares": (
-        "from sketch import web\n\n"
-        "async def timing(request, handler):\n"
-        "    return web.Response(text='I answer myself')\n",
-        "your middleware answered without calling the handler: it must wrap it",
+    "07_lifecycle_hooks": (
+        "async def database(app):\n    app[DB] = {'connected': True, 'queries': 0}\n    yield\n",
+        "after close, app[DB]['connected'] is still true: disconnect after the yield",
     ),
 }
 
