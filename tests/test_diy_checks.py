@@ -22,6 +22,7 @@ sys.path.insert(0, str(NOTEBOOKS))
 from checks import FAILED, NOT_YET, PASSED  # noqa: E402
 from diy_checks import (  # noqa: E402
     check_application,
+    check_hooks,
     check_middlewares,
     check_protocol,
     check_request,
@@ -39,6 +40,7 @@ CHAPTER = {
     "04": NOTEBOOKS / "04_application_and_dispatcher.ipynb",
     "05": NOTEBOOKS / "05_route_params.ipynb",
     "06": NOTEBOOKS / "06_middlewares.ipynb",
+    "07": NOTEBOOKS / "07_lifecycle_hooks.ipynb",
 }
 # check: (its chapter, the check, the module it checks)
 CHECKS = {
@@ -49,6 +51,7 @@ CHECKS = {
     "application": ("04", check_application, "application.py"),
     "routes": ("05", check_routes, "router.py"),
     "middlewares": ("06", check_middlewares, "middleware.py"),
+    "hooks": ("07", check_hooks, "application.py"),
 }
 
 
@@ -360,6 +363,52 @@ WRONG = {
             "middleware(outer) returned None: the decorator must return the function",
         ),
     ],
+    "hooks": [
+        (  # the guide's startup: every hook at once
+            "application.py",
+            [
+                (
+                    "        for hook in self.on_startup:  # in order, each done before the next "
+                    "starts\n            await hook(self)",
+                    "        await asyncio.gather(*(hook(self) for hook in self.on_startup))",
+                )
+            ],
+            "the on_startup hooks ran at the same time",
+        ),
+        (  # serving without starting up
+            "application.py",
+            [("    await app.startup()\n", "")],
+            "serve() returned and no on_startup hook had run",
+        ),
+        (  # closing that only stops listening
+            "application.py",
+            [("        await self.app.shutdown()\n        await self.app.cleanup()\n", "")],
+            "await server.close() ran no hook",
+        ),
+        (  # cleanup before shutdown
+            "application.py",
+            [
+                (
+                    "        await self.app.shutdown()\n        await self.app.cleanup()\n",
+                    "        await self.app.cleanup()\n        await self.app.shutdown()\n",
+                )
+            ],
+            "on_shutdown first (goodbye), then on_cleanup",
+        ),
+        (  # a run_app that tries to own the notebook's loop
+            "application.py",
+            [
+                (
+                    "    try:\n        asyncio.get_running_loop()\n    except RuntimeError:\n"
+                    "        pass  # no loop running: as it should be in a script\n"
+                    "    else:\n",
+                    "    if False:\n",
+                )
+            ],
+            "raised RuntimeError: asyncio.run() cannot be called from a running event loop. "
+            "Check for a running loop first",
+        ),
+    ],
 }
 
 
@@ -428,17 +477,32 @@ def test_a_build_cell_names_a_module_file():
         write_module("Protocol", "", Path("."))
 
 
+# chapter -> what its learner edition's check says, run on the chapters before it done
+NEXT = {
+    "02": "write Server in the build cell",
+    "04": "write UrlDispatcher in the build cell",
+    "05": "write UrlDispatcher in the build cell",
+    "06": "write Application in the build cell",
+    "07": "write Application in the build cell",
+}
+
+
 @pytest.mark.timeout(120)
-def test_a_learner_who_did_chapter_01_runs_chapter_02(tmp_path):
-    """The learner edition of 02, on the diy/ a learner's chapter 01 wrote: not yet, no error."""
-    assemble(tmp_path, [CHAPTER["01"]])
-    notebook = learner_edition(nbformat.read(CHAPTER["02"], as_version=4))
+@pytest.mark.parametrize("chapter", sorted(NEXT))
+def test_a_learner_who_did_the_chapters_before_runs_the_next(chapter, tmp_path):
+    """The learner edition of a chapter, on the diy/ the chapters before it wrote:
+    every check says not yet and names the build cell, and nothing raises."""
+    _built(tmp_path, f"{int(chapter) - 1:02d}")
+    done = {p.name for p in (tmp_path / "diy").glob("*.py")}
+    notebook = learner_edition(nbformat.read(CHAPTER[chapter], as_version=4))
     executed = execute(notebook, tmp_path)
     outputs = [o for cell in executed.cells for o in cell.get("outputs", [])]
     assert [o for o in outputs if o.output_type == "error"] == []
     text = "".join(o.get("text", "") for o in outputs if o.output_type == "stream")
-    assert f"{NOT_YET} whole requests" in text and "write Server in the build cell" in text
-    assert (tmp_path / "diy" / "protocol.py").read_text(encoding="utf-8").count("EchoProtocol")
+    verdicts = [line for line in text.splitlines() if line.startswith((PASSED, NOT_YET, FAILED))]
+    assert verdicts and all(line.startswith(NOT_YET) for line in verdicts), verdicts
+    assert NEXT[chapter] in verdicts[0], verdicts
+    assert {p.name for p in (tmp_path / "diy").glob("*.py")} >= done  # nothing lost
 
 
 @pytest.mark.timeout(180)
@@ -447,9 +511,12 @@ def test_solutions_leave_the_assembled_framework(tmp_path):
     package = tmp_path / "diy"
     assert sorted(p.name for p in package.glob("*.py")) == [
         "__init__.py",
+        "application.py",
+        "middleware.py",
         "protocol.py",
         "request.py",
         "response.py",
+        "router.py",
         "server.py",
     ]
     for path in CHAPTER.values():
