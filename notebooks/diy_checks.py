@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import importlib
+import inspect
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -26,7 +27,17 @@ from typing import Any
 from checks import FAILED, NOT_YET, Problem, check
 from diy_magic import PACKAGE, forget
 
-__all__ = ["check_protocol", "check_server", "check_request", "check_response", "Part"]
+__all__ = [
+    "check_protocol",
+    "check_server",
+    "check_request",
+    "check_response",
+    "check_application",
+    "check_routes",
+    "check_middlewares",
+    "check_hooks",
+    "Part",
+]
 
 WAIT = 1.0  # seconds a client waits for an answer before it says there was none
 
@@ -94,9 +105,12 @@ async def _close(server: Any, writers: list[asyncio.StreamWriter]) -> None:
         with contextlib.suppress(ConnectionError, OSError):
             await writer.wait_closed()
     if hasattr(server, "close"):
-        server.close()
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(server.wait_closed(), WAIT)
+        closing = server.close()
+        if inspect.isawaitable(closing):  # chapter 07's serve() returns its own server
+            await closing
+        if hasattr(server, "wait_closed"):
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(server.wait_closed(), WAIT)
 
 
 def _port(server: Any, name: str) -> int:
@@ -525,5 +539,643 @@ async def check_response(folder: Path | None = None) -> None:
             ("03", "response", "Response"),
         ],
         "03",
+        folder,
+    )
+
+
+# Chapters 04-06: the Application, served by your own framework, asked over real sockets.
+
+
+class _Answer:
+    """One response as a client reads it: status, headers (lower-case names), body."""
+
+    def __init__(self, status: int, headers: dict[str, str], body: bytes) -> None:
+        self.status, self.headers, self.body = status, headers, body
+        self.text = body.decode("utf-8", errors="replace")
+
+    def __repr__(self) -> str:
+        return f"{self.status} {self.text!r}"
+
+
+async def _ask(port: int, method: str, target: str, writers: list) -> _Answer | None:
+    """Send one request on a new connection; its answer, or None if none came in time."""
+    import httptools
+
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writers.append(writer)
+    writer.write(f"{method} {target} HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n".encode())
+    message = _Message()
+    parser = httptools.HttpResponseParser(message)
+    received = b""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + WAIT
+    while not message.complete:
+        left = deadline - loop.time()
+        try:
+            more = await asyncio.wait_for(reader.read(65536), max(left, 0.001))
+        except TimeoutError:
+            return None
+        except ConnectionError:
+            more = b""
+        if not more:
+            if received:
+                raise Problem(
+                    f"{method} {target}: the connection closed in the middle of the response "
+                    f"{received[:60]!r}"
+                )
+            return None
+        received += more
+        try:
+            parser.feed_data(more)
+        except httptools.HttpParserError as exc:
+            raise Problem(f"{method} {target}: a client cannot parse the response: {exc}")
+    return _Answer(parser.get_status_code(), message.headers, message.body)
+
+
+class _LoopErrors:
+    """What the loop's exception handler is told while a check runs, kept to explain."""
+
+    def __init__(self) -> None:
+        self.seen: list[dict[str, Any]] = []
+
+    def __enter__(self) -> _LoopErrors:
+        import logging
+
+        logging.disable(logging.CRITICAL)  # a traceback logged by your server is expected here
+        self.loop = asyncio.get_running_loop()
+        self.before = self.loop.get_exception_handler()
+        self.loop.set_exception_handler(lambda loop, context: self.seen.append(context))
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        import gc
+        import logging
+
+        gc.collect()  # a Task nobody kept reports its lost exception when it is collected
+        self.loop.set_exception_handler(self.before)
+        logging.disable(logging.NOTSET)
+
+    def explain(self) -> str:
+        """The first error the loop saw, in words, or ''."""
+        import gc
+
+        gc.collect()
+        for context in self.seen:
+            error = context.get("exception")
+            message = context.get("message", "")
+            if error is None:
+                continue
+            what = f"{type(error).__name__}: {error}"
+            if "never retrieved" in message:
+                return (
+                    f"the handler's Task ended with {what}, and nobody retrieved that "
+                    "exception, so the client was never answered: catch it in the Task "
+                    "and answer 500"
+                )
+            if "data_received" in message:
+                if isinstance(error, RuntimeError) and "loop" in str(error):
+                    return (
+                        f"data_received failed with {what}: hand_off runs inside the loop "
+                        "that is already running, so it cannot run the handler to its end "
+                        "(asyncio.run, run_until_complete): start a Task with "
+                        "loop.create_task(...) and return at once"
+                    )
+                return (
+                    f"data_received failed with {what}: the Server calls its handler "
+                    "synchronously and writes the bytes it returns, so hand_off must start "
+                    "a Task for the async handler and return b'' at once"
+                )
+            return f"the loop reported {message!r}: {what}"
+        return ""
+
+
+def _expect(answer: _Answer | None, method: str, target: str, status: int, errors: _LoopErrors):
+    if answer is None:
+        why = errors.explain()
+        raise Problem(
+            f"{method} {target} got no answer within {WAIT:g} s"
+            + (f": {why}" if why else ": does the Task write the response to the transport?")
+        )
+    if answer.status == 400 and status != 400:
+        raise Problem(
+            f"{method} {target} was answered 400 Bad Request: your Server answers 400 when "
+            "the parser fails, and httptools reports an exception raised in a callback as a "
+            "parse error, so hand_off raised. The Server calls it synchronously, from "
+            "on_message_complete: it cannot run the handler there (asyncio.run, "
+            "run_until_complete refuse inside the running loop). Start a Task with "
+            "loop.create_task(...) and return b'' at once"
+        )
+    if answer.status != status:
+        raise Problem(f"{method} {target} answered {answer!r}, expected a {status}")
+    return answer
+
+
+async def _app_routes(Application: type, serve: Callable) -> None:
+    app = Application()
+    release = asyncio.Event()
+    tasks: list[Any] = []
+
+    async def index(request: Any) -> Any:
+        return _response(request, "index")
+
+    async def list_users(request: Any) -> Any:
+        return _response(request, "the users")
+
+    async def create_user(request: Any) -> Any:
+        return _response(request, "created", 201)
+
+    async def slow(request: Any) -> Any:
+        tasks.append(asyncio.current_task())
+        await asyncio.wait_for(release.wait(), WAIT)
+        return _response(request, "slow done")
+
+    async def fast(request: Any) -> Any:
+        tasks.append(asyncio.current_task())
+        release.set()
+        return _response(request, "released")
+
+    async def broken(request: Any) -> Any:
+        raise RuntimeError("a bug in a handler")
+
+    app.router.add_route("GET", "/", index)
+    app.router.add_route("GET", "/users", list_users)
+    app.router.add_route("POST", "/users", create_user)
+    app.router.add_route("GET", "/slow", slow)
+    app.router.add_route("GET", "/release", fast)
+    app.router.add_route("GET", "/broken", broken)
+
+    writers: list[asyncio.StreamWriter] = []
+    with _LoopErrors() as errors:
+        server = await serve(app, "127.0.0.1", 0)
+        try:
+            port = _port(server, "serve")
+            got = _expect(await _ask(port, "GET", "/", writers), "GET", "/", 200, errors)
+            if got.text != "index":
+                raise Problem(f"GET / answered {got!r}: the handler of GET / says 'index'")
+            for method, want, status in (("GET", "the users", 200), ("POST", "created", 201)):
+                got = await _ask(port, method, "/users", writers)
+                if got is not None and got.status == 404:
+                    raise Problem(
+                        f"{method} /users got a 404, and /users is the second route added: "
+                        "try every route before deciding, do not give up at the first that "
+                        "does not match"
+                    )
+                if got is not None and got.text in ("the users", "created") and got.text != want:
+                    raise Problem(
+                        f"{method} /users was answered {got.text!r}, the {method} handler's is "
+                        f"{want!r}: a route is a method and a path, compare both"
+                    )
+                _expect(got, method, "/users", status, errors)
+            got = await _ask(port, "DELETE", "/users", writers)
+            if got is not None and got.status == 404:
+                raise Problem(
+                    "DELETE /users got 404: the path exists, only the method is wrong, and "
+                    "that is a 405 Method Not Allowed (RFC 9110 15.5.6)"
+                )
+            got = _expect(got, "DELETE", "/users", 405, errors)
+            allow = got.headers.get("allow")
+            if allow is None:
+                raise Problem(
+                    "the 405 for DELETE /users has no Allow header: a 405 must say which "
+                    "methods would work (RFC 9110 15.5.6), here 'GET, POST'"
+                )
+            if sorted(m.strip() for m in allow.split(",")) != ["GET", "POST"]:
+                raise Problem(f"the 405 for DELETE /users says Allow: {allow}, not GET, POST")
+            _expect(await _ask(port, "GET", "/nope", writers), "GET", "/nope", 404, errors)
+            # A handler that waits, and another request answered meanwhile.
+            waiting = asyncio.ensure_future(_ask(port, "GET", "/slow", writers))
+            await asyncio.sleep(0.05)
+            got = await _ask(port, "GET", "/release", writers)
+            _expect(got, "GET", "/release", 200, errors)
+            got = _expect(await waiting, "GET", "/slow", 200, errors)
+            if None in tasks or len(set(map(id, tasks))) != 2:
+                raise Problem(
+                    "the two handlers did not each run in a Task of their own: start one "
+                    "Task per request with loop.create_task(...)"
+                )
+            got = await _ask(port, "GET", "/broken", writers)
+            if got is None:
+                why = errors.explain() or "catch it in the Task and answer 500"
+                raise Problem(
+                    f"GET /broken raised RuntimeError in its handler and the client got no "
+                    f"answer within {WAIT:g} s: {why}"
+                )
+            _expect(got, "GET", "/broken", 500, errors)
+            if "a bug in a handler" in got.text:
+                raise Problem(
+                    "the 500 tells the client the exception's text: say only "
+                    "'500: Internal Server Error', and log the details on the server"
+                )
+        finally:
+            release.set()
+            await _close(server, writers)
+
+
+_RESPONSE: list[type] = []
+
+
+def _response(request: Any, text: str, status: int = 200) -> Any:
+    """The learner's own Response, as their handlers make it."""
+    return _RESPONSE[0](text, status=status)
+
+
+# What every chapter from 04 on stands on: the earlier chapters' parts, by chapter.
+_FOUNDATION: list[Part] = [
+    ("01", "protocol", "start_server"),
+    ("02", "server", "Server"),
+    ("03", "request", "Request"),
+    ("03", "response", "Response"),
+]
+
+
+def _on_app(test: Callable[..., Awaitable[None]]) -> Callable[..., Awaitable[None]]:
+    """test(Application, serve, *more), given the foundation's parts before them."""
+
+    async def run(start_server: Any, Server: Any, Request: Any, Response: Any, *parts: Any):
+        _RESPONSE[:] = [Response]
+        await test(*parts)
+
+    return run
+
+
+async def check_application(folder: Path | None = None) -> None:
+    """Chapter 04's build: diy/router.py and diy/application.py, served by your Server."""
+    await _check_build(
+        "a Task per request, routed by method and path, 404 and 405 with Allow",
+        _on_app(lambda UrlDispatcher, Application, serve: _app_routes(Application, serve)),
+        _FOUNDATION
+        + [
+            ("04", "router", "UrlDispatcher"),
+            ("04", "application", "Application"),
+            ("04", "application", "serve"),
+        ],
+        "04",
+        folder,
+    )
+
+
+# Chapter 05: route parameters, anchored, decoded, with their regexes.
+
+
+async def _route_params(Application: type, serve: Callable, UrlDispatcher: type) -> None:
+    app = Application()
+
+    def answer(label: str) -> Callable:
+        async def handler(request: Any) -> Any:
+            params = getattr(request, "match_info", None)
+            if not isinstance(params, dict) and not hasattr(params, "items"):
+                return _response(request, f"no match_info: {params!r}")
+            text = " ".join(f"{value}" for value in dict(params).values())
+            return _response(request, f"{label} {text}".strip())
+
+        return handler
+
+    app.router.add_route("GET", "/users/{name}", answer("user"))
+    app.router.add_route("GET", r"/orders/{id:\d+}", answer("order"))
+    app.router.add_route("GET", "/files/{path:.+}", answer("file"))
+    app.router.add_route("GET", "/v1.0/status", answer("status"))
+
+    writers: list[asyncio.StreamWriter] = []
+    with _LoopErrors() as errors:
+        server = await serve(app, "127.0.0.1", 0)
+        try:
+            port = _port(server, "serve")
+
+            async def get(target: str, method: str = "GET") -> _Answer | None:
+                return await _ask(port, method, target, writers)
+
+            got = await get("/users/ada")
+            if got is not None and got.status == 404:
+                raise Problem(
+                    "GET /users/ada got 404 from the route /users/{name}: compile the path to "
+                    "a regex where {name} is a named group for one path segment"
+                )
+            got = _expect(got, "GET", "/users/ada", 200, errors)
+            if got.text.startswith("no match_info"):
+                raise Problem(
+                    f"the handler found request.match_info = {got.text[15:]}: set it to the "
+                    "dict of the named groups, {'name': 'ada'}"
+                )
+            if got.text != "user ada":
+                raise Problem(
+                    f"GET /users/ada: the handler found match_info giving {got.text!r}, "
+                    "expected {'name': 'ada'}"
+                )
+            got = await get("/users/ada/posts")
+            if got is not None and got.status == 200:
+                if got.text == "user ada":
+                    raise Problem(
+                        "GET /users/ada/posts matched /users/{name} as name='ada': re.match "
+                        "anchors only at the start of the path. Match the whole path "
+                        "(pattern.fullmatch), or /users/1/delete reaches the handler of /users/1"
+                    )
+                raise Problem(
+                    f"GET /users/ada/posts matched /users/{{name}} ({got.text!r}): {{name}} "
+                    "is one path segment, [^{}/]+, never a slash"
+                )
+            _expect(got, "GET", "/users/ada/posts", 404, errors)
+            got = await get("/users/jean-luc")
+            if got is not None and got.status == 404:
+                raise Problem(
+                    "GET /users/jean-luc got 404: {name} matches any one path segment, "
+                    "[^{}/]+, not only word characters (the guide's \\w+)"
+                )
+            got = _expect(got, "GET", "/users/jean-luc", 200, errors)
+            got = _expect(await get("/users/b%C3%B6b"), "GET", "/users/b%C3%B6b", 200, errors)
+            if got.text != "user böb":
+                raise Problem(
+                    f"GET /users/b%C3%B6b gave the handler {got.text[5:]!r} as name: match "
+                    "against the decoded path, request.path ('/users/böb'), not "
+                    "request.url.raw_path"
+                )
+            got = _expect(await get("/orders/42"), "GET", "/orders/42", 200, errors)
+            if got.text != "order 42":
+                raise Problem(f"GET /orders/42 gave {got.text!r}, expected id '42'")
+            got = await get("/orders/abc")
+            if got is not None and got.status == 200:
+                raise Problem(
+                    "GET /orders/abc matched /orders/{id:\\d+}: in {name:regex} the regex "
+                    "says what the variable matches, here only digits"
+                )
+            _expect(got, "GET", "/orders/abc", 404, errors)
+            got = await get("/files/docs/a.txt")
+            if got is not None and got.status == 404:
+                raise Problem(
+                    "GET /files/docs/a.txt got 404 from /files/{path:.+}: use the regex "
+                    "after the colon, which here lets the variable hold a slash"
+                )
+            got = _expect(got, "GET", "/files/docs/a.txt", 200, errors)
+            if got.text != "file docs/a.txt":
+                raise Problem(f"GET /files/docs/a.txt gave {got.text!r}, expected 'docs/a.txt'")
+            _expect(await get("/v1.0/status"), "GET", "/v1.0/status", 200, errors)
+            got = await get("/v1x0/status")
+            if got is not None and got.status == 200:
+                raise Problem(
+                    "GET /v1x0/status matched the route /v1.0/status: the '.' went into the "
+                    "regex as 'any character'. Escape the literal parts (re.escape)"
+                )
+            _expect(got, "GET", "/v1x0/status", 404, errors)
+            got = _expect(await get("/orders/42", "DELETE"), "DELETE", "/orders/42", 405, errors)
+            if got.headers.get("allow") != "GET":
+                raise Problem(
+                    f"the 405 for DELETE /orders/42 says Allow: {got.headers.get('allow')}, "
+                    "expected GET"
+                )
+            _expect(await get("/orders/abc", "DELETE"), "DELETE", "/orders/abc", 404, errors)
+        finally:
+            await _close(server, writers)
+
+
+async def check_routes(folder: Path | None = None) -> None:
+    """Chapter 05's build: diy/router.py again, with {name} and {name:regex}."""
+    await _check_build(
+        "route parameters: whole paths, decoded values, their regexes, 404 and 405",
+        _on_app(_route_params),
+        _FOUNDATION
+        + [
+            ("04", "application", "Application"),
+            ("04", "application", "serve"),
+            ("05", "router", "UrlDispatcher"),
+        ],
+        "05",
+        folder,
+    )
+
+
+# Chapter 06: middlewares, the first listed outermost.
+
+ONION = ["outer: before", "inner: before", "handler", "inner: after", "outer: after"]
+
+
+async def _onion(Application: type, serve: Callable, middleware: Callable) -> None:
+    order: list[str] = []
+
+    async def outer(request: Any, handler: Callable) -> Any:
+        order.append("outer: before")
+        response = await handler(request)
+        order.append("outer: after")
+        # Replace what the layers inside gave: only the chain's result says "outer".
+        return _response(request, "wrapped by outer", getattr(response, "status", 200))
+
+    async def inner(request: Any, handler: Callable) -> Any:
+        order.append("inner: before")
+        if request.path == "/private":
+            order.append("inner: refused")
+            return _response(request, "401: Unauthorized", 401)  # a short-circuit
+        response = await handler(request)
+        order.append("inner: after")
+        return response
+
+    async def hello(request: Any) -> Any:
+        order.append("handler")
+        return _response(request, "hello")
+
+    marked = [middleware(outer), middleware(inner)]
+    if marked != [outer, inner]:
+        raise Problem(
+            f"middleware(outer) returned {marked[0]!r}: the decorator must return the "
+            "function it was given (it only marks it)"
+        )
+    try:
+        app = Application(middlewares=[outer, inner])
+    except TypeError as exc:
+        raise Problem(
+            f"Application(middlewares=[...]) raised TypeError: {exc}. Write the "
+            "application.py build cell of this chapter, whose Application takes middlewares"
+        )
+    app.router.add_route("GET", "/hello", hello)
+    app.router.add_route("GET", "/private", hello)
+
+    writers: list[asyncio.StreamWriter] = []
+    with _LoopErrors() as errors:
+        server = await serve(app, "127.0.0.1", 0)
+        try:
+            port = _port(server, "serve")
+            got = await _ask(port, "GET", "/hello", writers)
+            if order == [] and got is not None and got.text == "hello":
+                raise Problem(
+                    "GET /hello was answered without running any middleware: call the "
+                    "onion of middlewares, not the handler alone"
+                )
+            if order.count("handler") > 1:
+                raise Problem(
+                    f"the handler ran {order.count('handler')} times for one request "
+                    f"({order}): call only the outermost layer; each layer calls the next, "
+                    "and the innermost calls the handler"
+                )
+            if order[:2] == ["inner: before", "outer: before"]:
+                raise Problem(
+                    f"with middlewares=[outer, inner] the layers ran {order}: the onion is "
+                    "inside out (the guide's loop wraps the last listed outermost). Wrap "
+                    "from the last to the first, so the first listed is the outermost, as "
+                    "in aiohttp"
+                )
+            if "inner: before" not in order:
+                raise Problem(
+                    f"with middlewares=[outer, inner] the layers ran {order}: inner never "
+                    "ran. Each layer's handler is the next layer, not the bare handler"
+                )
+            if order != ONION:
+                raise Problem(f"with middlewares=[outer, inner] the layers ran {order}")
+            got = _expect(got, "GET", "/hello", 200, errors)
+            if got.text != "wrapped by outer":
+                raise Problem(
+                    f"GET /hello was answered {got.text!r}, and the outermost middleware "
+                    "returned 'wrapped by outer': send what the chain returns"
+                )
+            order.clear()
+            got = _expect(
+                await _ask(port, "GET", "/private", writers), "GET", "/private", 401, errors
+            )
+            if "handler" in order:
+                raise Problem(
+                    f"inner answered /private on its own and the handler ran anyway "
+                    f"({order}): a middleware that does not call handler short-circuits"
+                )
+            order.clear()
+            got = _expect(await _ask(port, "GET", "/nope", writers), "GET", "/nope", 404, errors)
+            if order != ["outer: before", "inner: before", "inner: after", "outer: after"]:
+                raise Problem(
+                    f"GET /nope went through the layers {order}: a 404 or 405 is a handler "
+                    "too, wrap it in the middlewares as any other (as aiohttp does)"
+                )
+        finally:
+            await _close(server, writers)
+
+
+async def check_middlewares(folder: Path | None = None) -> None:
+    """Chapter 06's build: diy/middleware.py and diy/application.py with middlewares."""
+    await _check_build(
+        "the onion: the first middleware listed is the outermost, each calls the next",
+        _on_app(_onion),
+        _FOUNDATION
+        + [
+            ("06", "application", "Application"),
+            ("06", "application", "serve"),
+            ("06", "middleware", "middleware"),
+        ],
+        "06",
+        folder,
+    )
+
+
+# Chapter 07: lifecycle hooks, in order, around serving.
+
+
+async def _hooks(Application: type, serve: Callable, run_app: Callable) -> None:
+    told: list[str] = []
+
+    def hook(name: str, pause: float = 0.0) -> Callable:
+        async def run(app: Any) -> None:
+            if not isinstance(app, Application):
+                raise Problem(f"the hook {name} was given {app!r}: call each hook with the app")
+            told.append(f"{name}: start")
+            await asyncio.sleep(pause)
+            told.append(f"{name}: end")
+
+        run.__name__ = name
+        return run
+
+    async def open_db(app: Any) -> None:
+        app.db = {"john_doe"}  # as the guide's sample application's on_startup does
+
+    async def welcome(request: Any) -> Any:
+        told.append("request")
+        db = getattr(request.app, "db", None)
+        return _response(request, f"db: {sorted(db) if db else db}")
+
+    app = Application()
+    for name in ("on_startup", "on_shutdown", "on_cleanup"):
+        if not isinstance(getattr(app, name, None), list):
+            raise Problem(
+                f"app.{name} is {getattr(app, name, None)!r}: make it a list that hooks are "
+                f"appended to (app.{name}.append(hook))"
+            )
+    app.on_startup.append(hook("warm", 0.05))
+    app.on_startup.append(hook("connect"))
+    app.on_startup.append(open_db)
+    app.on_shutdown.append(hook("goodbye"))
+    app.on_cleanup.append(hook("disconnect"))
+    app.router.add_route("GET", "/", welcome)
+
+    writers: list[asyncio.StreamWriter] = []
+    with _LoopErrors() as errors:
+        server = await serve(app, "127.0.0.1", 0)
+        closed = False
+        try:
+            port = _port(server, "serve")
+            started = list(told)
+            if not started:
+                raise Problem(
+                    "serve() returned and no on_startup hook had run: await app.startup() "
+                    "in serve(), before the server listens"
+                )
+            if started[:3] == ["warm: start", "connect: start", "connect: end"]:
+                raise Problem(
+                    f"the on_startup hooks ran at the same time ({started}), as the guide's "
+                    "asyncio.gather runs them: run them one after another, in the order "
+                    "added, so that a hook can rely on the one before it"
+                )
+            if started != ["warm: start", "warm: end", "connect: start", "connect: end"]:
+                raise Problem(f"serve() ran the hooks {started}: only on_startup, in order")
+            got = _expect(await _ask(port, "GET", "/", writers), "GET", "/", 200, errors)
+            if got.text != "db: ['john_doe']":
+                raise Problem(
+                    f"the handler found request.app.db {got.text[4:]}: the on_startup hook "
+                    "set app.db, and request.app must be the app that was served"
+                )
+            if not hasattr(server, "close") or not inspect.iscoroutinefunction(server.close):
+                raise Problem(
+                    f"serve() returned {server!r}, whose close() is not async: return an "
+                    "object whose `async def close()` stops listening, then runs "
+                    "on_shutdown and on_cleanup"
+                )
+            del told[:]
+            closed = True
+            await _close(server, writers)
+            if told == []:
+                raise Problem(
+                    "await server.close() ran no hook: after it stops listening, run "
+                    "app.on_shutdown's hooks, then app.on_cleanup's"
+                )
+            if told != ["goodbye: start", "goodbye: end", "disconnect: start", "disconnect: end"]:
+                raise Problem(
+                    f"closing ran {told}: on_shutdown first (goodbye), then on_cleanup "
+                    "(disconnect), as in aiohttp"
+                )
+        finally:
+            if not closed:
+                await _close(server, writers)
+    try:
+        coroutine_free = run_app(app, "127.0.0.1", 0)
+    except Exception as exc:  # inside a running loop it must refuse, and say what to do
+        if "serve" not in str(exc):
+            raise Problem(
+                f"run_app(app), called where a loop is already running (this notebook), "
+                f"raised {type(exc).__name__}: {exc}. Check for a running loop first and "
+                "name the way that works here: `await serve(app)`"
+            )
+    else:
+        if inspect.isawaitable(coroutine_free):
+            coroutine_free.close()
+            raise Problem(
+                "run_app(app) returned a coroutine: it is for scripts, a plain function that "
+                "runs the loop itself (asyncio.run) until Ctrl-C"
+            )
+        raise Problem("run_app(app) returned inside a running loop: refuse, naming serve()")
+
+
+async def check_hooks(folder: Path | None = None) -> None:
+    """Chapter 07's build: diy/application.py with hooks, serve() and run_app()."""
+    await _check_build(
+        "hooks one after another: on_startup before serving, on_shutdown then on_cleanup",
+        _on_app(_hooks),
+        _FOUNDATION
+        + [
+            ("07", "application", "Application"),
+            ("07", "application", "serve"),
+            ("07", "application", "run_app"),
+        ],
+        "07",
         folder,
     )

@@ -145,11 +145,19 @@ def test_handouts_are_executed_html_of_both_editions(tmp_path):
 
 
 WRONG = {
-    "06_middlewares": (
-        "from sketch import web\n\n"
-        "async def timing(request, handler):\n"
-        "    return web.Response(text='I answer myself')\n",
-        "your middleware answered without calling the handler: it must wrap it",
+    "11_beyond_the_guide": (
+        "import asyncio\n\n\n"
+        "async def pipelined(port, paths):\n"
+        "    bodies = []\n"
+        "    for path in paths:  # a connection per request: nothing is pipelined\n"
+        "        reader, writer = await asyncio.open_connection('127.0.0.1', port)\n"
+        "        head = f'GET {path} HTTP/1.1\\r\\nHost: x\\r\\nConnection: close\\r\\n\\r\\n'\n"
+        "        writer.write(head.encode())\n"
+        "        answer = await reader.read()\n"
+        "        bodies.append(answer.split(b'\\r\\n\\r\\n', 1)[1].decode())\n"
+        "        writer.close()\n"
+        "    return bodies\n",
+        "connections: send all three on one",
     ),
 }
 
