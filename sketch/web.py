@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .app import AppKey, Application, CleanupContext, RequestKey, Signal
+from .app import AppKey, Application, CleanupContext, RequestKey, ResponseKey, Signal
 from .exceptions import *  # noqa: F403  (HTTPException and one class per status)
 from .exceptions import __all__ as _exceptions
 from .file_response import FileResponse
@@ -33,6 +33,7 @@ __all__ = [
     *_exceptions,
     "AppKey",
     "RequestKey",
+    "ResponseKey",
     "Application",
     "CleanupContext",
     "Signal",
