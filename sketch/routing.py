@@ -29,6 +29,7 @@ from .checks import is_async_callable
 from .exceptions import HTTPException, HTTPForbidden, HTTPMethodNotAllowed, HTTPNotFound
 from .file_response import FileResponse
 from .response import StreamResponse
+from .views import View
 
 __all__ = [
     "Handler",
@@ -69,9 +70,12 @@ def _unquote_safe(value: str) -> str:
 
 
 def _check_handler(method: str, path: str, handler: Any) -> None:
+    if isinstance(handler, type) and issubclass(handler, View):
+        return  # View(request) is awaitable: it runs the method for the request's verb
     if not is_async_callable(handler):
         raise TypeError(
-            f"handler for {method} {path!r} must be an async function (async def), got {handler!r}"
+            f"handler for {method} {path!r} must be an async function (async def) "
+            f"or a web.View subclass, got {handler!r}"
         )
 
 
@@ -349,6 +353,7 @@ class UrlDispatcher:
         return self.add_route("DELETE", path, handler, **kwargs)
 
     def add_view(self, path: str, handler: Handler, **kwargs: Any) -> Route:
+        """Route every method to `handler`, usually a web.View that picks its own (views.py)."""
         return self.add_route(ANY_METHOD, path, handler, **kwargs)
 
     def add_static(

@@ -26,6 +26,7 @@ from .route_table import (
 from .routing import MatchInfo, MatchInfoError, UrlDispatcher
 from .runner import AppRunner, RunningServer, ServerRunner, TCPSite, run_app, serve
 from .server import Server
+from .views import View
 
 BaseRequest = Request  # aiohttp's name for a request outside an application
 
@@ -69,4 +70,5 @@ __all__ = [
     "run_app",
     "serve",
     "Server",
+    "View",
 ]
