@@ -535,3 +535,54 @@ async def test_add_static_takes_and_refuses_the_same_keywords(static_dir):
         finally:
             await runner.cleanup()
     assert served["sketch"] == served["aiohttp"] == (200, b"static hello\n")
+
+
+def build_view_app(web: ModuleType) -> object:
+    """Class-based views, added both ways aiohttp's docs show."""
+    routes = web.RouteTableDef()
+
+    @routes.view("/items/{id}")
+    class ItemView(web.View):
+        async def get(self):
+            return web.json_response({"id": self.request.match_info["id"]})
+
+        async def delete(self):
+            return web.Response(status=204)
+
+    class CounterView(web.View):
+        async def post(self):
+            return web.Response(text=(await self.request.text()).upper(), status=201)
+
+        async def options(self):
+            return web.Response(text="options", headers={"Allow": "POST, OPTIONS"})
+
+    app = web.Application()
+    app.add_routes(routes)
+    app.router.add_view("/counter", CounterView)
+    return app
+
+
+async def test_class_based_views_answer_alike():
+    requests = [
+        (method, path)
+        for path in ("/items/7", "/counter")
+        for method in ("GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH", "PROPFIND")
+    ]
+    seen: dict[str, list] = {}
+    for name, web in (("aiohttp", aiohttp_web), ("sketch", sketch_web)):
+        runner, port = await start(web, build_view_app(web))
+        try:
+            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
+                seen[name] = []
+                for method, path in requests:
+                    response = await client.request(method, path, content=b"abc")
+                    kept = {h: response.headers.get(h) for h in COMPARED_HEADERS}
+                    seen[name].append((response.status_code, response.content, kept))
+        finally:
+            await runner.cleanup()
+    for ours, theirs, request in zip(seen["sketch"], seen["aiohttp"], requests, strict=True):
+        assert ours == theirs, request
+    assert [status for status, _, _ in seen["sketch"]] == [
+        *(200, 405, 405, 405, 204, 405, 405, 405),
+        *(405, 405, 201, 405, 405, 200, 405, 405),
+    ]
