@@ -46,6 +46,10 @@ def parse_cookie_header(header: str) -> dict[str, str]:
     A pair with no `=` is a cookie with an empty value, and a pair whose name is not
     a token is skipped, as aiohttp does. Attribute names (`path`, `secure`) are plain
     cookie names here: a Cookie header carries no attributes (RFC 6265 5.4).
+
+    Where aiohttp reads malformed pairs differently, this follows RFC 6265: a value
+    runs to the next `;` (5.2: `a=b c` is "b c", not "b" and a cookie named "c"), and
+    `;` ends a pair even inside quotes, which a cookie-value may not hold (4.1.1).
     """
     cookies: dict[str, str] = {}
     for pair in header.split(";"):

@@ -161,10 +161,25 @@ class StreamResponse(MutableMapping[Any, Any]):
             path=path, secure=secure, httponly=httponly, samesite=samesite,
         )  # fmt: skip
 
-    def del_cookie(self, name: str, *, domain: str | None = None, path: str = "/") -> None:
-        """Ask the client to drop a cookie: an empty value, already expired (RFC 6265 3.1)."""
+    def del_cookie(
+        self,
+        name: str,
+        *,
+        domain: str | None = None,
+        path: str = "/",
+        secure: bool | None = None,
+        httponly: bool | None = None,
+        samesite: str | None = None,
+    ) -> None:
+        """Ask the client to drop a cookie: an empty value, already expired (RFC 6265 3.1).
+
+        Domain and path must be the cookie's own, or the client keeps it (RFC 6265 5.3).
+        """
         self.cookies.pop(name, None)
-        self.set_cookie(name, "", max_age=0, expires=EXPIRED, domain=domain, path=path)
+        self.set_cookie(
+            name, "", max_age=0, expires=EXPIRED, domain=domain, path=path,
+            secure=secure, httponly=httponly, samesite=samesite,
+        )  # fmt: skip
 
     # --- connection ---------------------------------------------------------
 

@@ -409,6 +409,7 @@ def build_cookie_app(web: ModuleType) -> object:
         response = web.Response(text="bye")
         response.del_cookie("session")
         response.del_cookie("pref", domain="example.com", path="/app")
+        response.del_cookie("strict", secure=True, httponly=True, samesite="Strict")
         response.set_cookie("revived", "x")
         response.del_cookie("revived")
         response.set_cookie("revived", "y")

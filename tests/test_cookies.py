@@ -27,6 +27,8 @@ from sketch.cookies import parse_cookie_header
         ("a={x}; b=[y]", {"a": "{x}", "b": "[y]"}),
         ("a=x=y", {"a": "x=y"}),
         ('a="unterminated; b=2', {"a": '"unterminated', "b": "2"}),
+        # Where aiohttp differs, RFC 6265 5.2: the value runs to the next ";".
+        ("a=b c; d=e", {"a": "b c", "d": "e"}),
     ],
 )
 def test_the_cookie_header_is_parsed_into_names_and_values(header, cookies):
