@@ -22,7 +22,7 @@ from .routing import UrlDispatcher
 from .signals import CleanupContext, Signal
 from .tracing import RequestObserver
 
-__all__ = ["Application", "AppKey", "RequestKey"]
+__all__ = ["Application", "AppKey", "RequestKey", "ResponseKey"]
 
 _T = TypeVar("_T")
 
@@ -42,6 +42,10 @@ class AppKey(Generic[_T]):
 
 class RequestKey(AppKey[_T]):
     """A typed key for `request[...]`: `USER = web.RequestKey("user", str)`."""
+
+
+class ResponseKey(AppKey[_T]):
+    """A typed key for `response[...]`: `TIMING = web.ResponseKey("timing", float)`."""
 
 
 class Application(MutableMapping[Any, Any]):

@@ -29,10 +29,12 @@ __all__ = [
     "CONNECTION",
     "CONTENT_LENGTH",
     "CONTENT_TYPE",
+    "COOKIE",
     "DATE",
     "EXPECT",
     "HOST",
     "SERVER",
+    "SET_COOKIE",
     "TRANSFER_ENCODING",
 ]
 
@@ -43,10 +45,12 @@ SERVER_SOFTWARE = "sketch/0.1"
 CONNECTION = istr("Connection")
 CONTENT_LENGTH = istr("Content-Length")
 CONTENT_TYPE = istr("Content-Type")
+COOKIE = istr("Cookie")
 DATE = istr("Date")
 EXPECT = istr("Expect")
 HOST = istr("Host")
 SERVER = istr("Server")
+SET_COOKIE = istr("Set-Cookie")
 TRANSFER_ENCODING = istr("Transfer-Encoding")
 
 

@@ -16,15 +16,17 @@ from email.parser import BytesParser
 from email.policy import HTTP
 from io import BytesIO
 from time import perf_counter
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import parse_qsl
 
 from multidict import CIMultiDict, CIMultiDictProxy, MultiDict, MultiDictProxy
 from yarl import URL
 
+from .cookies import parse_cookie_header
 from .events import ContinueSent
 from .exceptions import HTTPBadRequest, HTTPRequestEntityTooLarge
-from .http import EXPECT, HttpVersion, parse_content_type
+from .http import COOKIE, EXPECT, HttpVersion, parse_content_type
 
 if TYPE_CHECKING:
     from .protocol import HttpProtocol
@@ -77,6 +79,7 @@ class Request(MutableMapping[str, Any]):
     _body: bytes | None = None
     _post: MultiDictProxy[Any] | None = None
     _continue_sent = False  # `100 Continue`, at most once (see read())
+    _cookies: MappingProxyType[str, str] | None = None  # parsed on first use
 
     def __init__(
         self,
@@ -150,6 +153,13 @@ class Request(MutableMapping[str, Any]):
     @property
     def remote(self) -> str | None:
         return self._protocol.peer_address
+
+    @property
+    def cookies(self) -> MappingProxyType[str, str]:
+        """The Cookie header's cookies, name -> value, read-only (cookies.py)."""
+        if self._cookies is None:
+            self._cookies = MappingProxyType(parse_cookie_header(self._headers.get(COOKIE, "")))
+        return self._cookies
 
     @property
     def content_type(self) -> str:

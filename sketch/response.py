@@ -15,12 +15,14 @@ How this works:
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, MutableMapping
+from http.cookies import SimpleCookie
 from time import perf_counter
 from typing import TYPE_CHECKING, Any
 
 from multidict import CIMultiDict
 
+from .cookies import EXPIRED, update_cookie
 from .events import ResponseHead
 from .http import (
     CONNECTION,
@@ -29,6 +31,7 @@ from .http import (
     DATE,
     SERVER,
     SERVER_SOFTWARE,
+    SET_COOKIE,
     TRANSFER_ENCODING,
     HttpVersion10,
     http_date,
@@ -44,8 +47,12 @@ if TYPE_CHECKING:
 __all__ = ["StreamResponse", "Response", "json_response"]
 
 
-class StreamResponse:
-    """A response whose body is written piece by piece after `prepare()`."""
+class StreamResponse(MutableMapping[Any, Any]):
+    """A response whose body is written piece by piece after `prepare()`.
+
+    Also a dict for state that travels with it, as in aiohttp:
+    `response[web.ResponseKey("timing", float)] = ...` in a middleware.
+    """
 
     _send_head_immediately = True  # a stream's client should see the head at once
 
@@ -58,6 +65,8 @@ class StreamResponse:
     _head: bytes | None = None  # serialized but not yet sent
     _eof_sent = False
     body_length = 0  # body bytes written so far, framing excluded
+    _cookies: SimpleCookie | None = None  # made by the first set_cookie()
+    _state: dict[Any, Any] | None = None  # made by the first response[key] = value
 
     def __init__(
         self,
@@ -123,6 +132,54 @@ class StreamResponse:
             self._headers.pop(CONTENT_LENGTH, None)
         else:
             self._headers[CONTENT_LENGTH] = str(int(value))
+
+    # --- cookies (cookies.py) ----------------------------------------------------
+
+    @property
+    def cookies(self) -> SimpleCookie:
+        """The cookies this response sets, one Set-Cookie line each, sent by prepare()."""
+        if self._cookies is None:
+            self._cookies = SimpleCookie()
+        return self._cookies
+
+    def set_cookie(
+        self,
+        name: str,
+        value: str,
+        *,
+        expires: str | None = None,
+        domain: str | None = None,
+        max_age: int | str | None = None,
+        path: str = "/",
+        secure: bool | None = None,
+        httponly: bool | None = None,
+        samesite: str | None = None,
+    ) -> None:
+        """Set (or update) a cookie; attributes left as None keep what was set before."""
+        update_cookie(
+            self.cookies, name, value, expires=expires, domain=domain, max_age=max_age,
+            path=path, secure=secure, httponly=httponly, samesite=samesite,
+        )  # fmt: skip
+
+    def del_cookie(
+        self,
+        name: str,
+        *,
+        domain: str | None = None,
+        path: str = "/",
+        secure: bool | None = None,
+        httponly: bool | None = None,
+        samesite: str | None = None,
+    ) -> None:
+        """Ask the client to drop a cookie: an empty value, already expired (RFC 6265 3.1).
+
+        Domain and path must be the cookie's own, or the client keeps it (RFC 6265 5.3).
+        """
+        self.cookies.pop(name, None)
+        self.set_cookie(
+            name, "", max_age=0, expires=EXPIRED, domain=domain, path=path,
+            secure=secure, httponly=httponly, samesite=samesite,
+        )  # fmt: skip
 
     # --- connection ---------------------------------------------------------
 
@@ -207,6 +264,9 @@ class StreamResponse:
                 headers[CONNECTION] = "keep-alive"
             elif not self._keep_alive and request.version >= (1, 1):
                 headers[CONNECTION] = "close"
+        if self._cookies:  # RFC 6265 3: one Set-Cookie line per cookie, never folded
+            for morsel in self._cookies.values():
+                headers.add(SET_COOKIE, morsel.OutputString())
 
     def _frame(self, data: bytes) -> bytes:
         if self._empty_body or not data:
@@ -249,6 +309,37 @@ class StreamResponse:
         writer = self._request._writer
         if writer.paused:  # the client reads slower than we write: wait
             await writer.drain()
+
+    # --- response["key"] storage ------------------------------------------------
+
+    def __getitem__(self, key: Any) -> Any:
+        if self._state is None:
+            raise KeyError(key)
+        return self._state[key]
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        if self._state is None:
+            self._state = {}
+        self._state[key] = value
+
+    def __delitem__(self, key: Any) -> None:
+        if self._state is None:
+            raise KeyError(key)
+        del self._state[key]
+
+    def __len__(self) -> int:
+        return 0 if self._state is None else len(self._state)
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._state or ())
+
+    def __bool__(self) -> bool:
+        return True  # a response is never "empty", whatever it stores (as aiohttp)
+
+    def __eq__(self, other: object) -> bool:
+        return self is other
+
+    __hash__ = object.__hash__
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self._status} {self._reason}>"

@@ -29,6 +29,7 @@ from .checks import is_async_callable
 from .exceptions import HTTPException, HTTPForbidden, HTTPMethodNotAllowed, HTTPNotFound
 from .file_response import FileResponse
 from .response import StreamResponse
+from .views import View
 
 __all__ = [
     "Handler",
@@ -69,9 +70,12 @@ def _unquote_safe(value: str) -> str:
 
 
 def _check_handler(method: str, path: str, handler: Any) -> None:
+    if isinstance(handler, type) and issubclass(handler, View):
+        return  # View(request) is awaitable: it runs the method for the request's verb
     if not is_async_callable(handler):
         raise TypeError(
-            f"handler for {method} {path!r} must be an async function (async def), got {handler!r}"
+            f"handler for {method} {path!r} must be an async function (async def) "
+            f"or a web.View subclass, got {handler!r}"
         )
 
 
@@ -194,9 +198,17 @@ class DynamicResource(Resource):
 class StaticResource(Resource):
     """Files under a directory, served below a URL prefix, never from outside it."""
 
-    def __init__(self, prefix: str, directory: str | Path, name: str | None = None) -> None:
+    def __init__(
+        self,
+        prefix: str,
+        directory: str | Path,
+        name: str | None = None,
+        *,
+        chunk_size: int = 256 * 1024,
+    ) -> None:
         super().__init__(name)
         self.canonical = prefix.rstrip("/") or "/"
+        self.chunk_size = chunk_size  # bytes read from the file per write
         directory = Path(directory).expanduser()
         if not directory.is_dir():
             raise ValueError(f"static directory {str(directory)!r} does not exist")
@@ -225,7 +237,7 @@ class StaticResource(Resource):
             raise HTTPForbidden()
         if not target.is_file():
             raise HTTPNotFound()
-        return FileResponse(target)
+        return FileResponse(target, chunk_size=self.chunk_size)
 
 
 class MatchInfo(dict):  # type: ignore[type-arg]
@@ -341,14 +353,34 @@ class UrlDispatcher:
         return self.add_route("DELETE", path, handler, **kwargs)
 
     def add_view(self, path: str, handler: Handler, **kwargs: Any) -> Route:
+        """Route every method to `handler`, usually a web.View that picks its own (views.py)."""
         return self.add_route(ANY_METHOD, path, handler, **kwargs)
 
     def add_static(
-        self, prefix: str, path: str | Path, *, name: str | None = None, **ignored: Any
+        self,
+        prefix: str,
+        path: str | Path,
+        *,
+        name: str | None = None,
+        chunk_size: int = 256 * 1024,
+        show_index: bool = False,
+        follow_symlinks: bool = False,
+        append_version: bool = False,
     ) -> Resource:
+        """Serve the files under `path` below `prefix`, with aiohttp's keywords.
+
+        Any other keyword is a TypeError naming it, as on aiohttp. The three flags are
+        accepted at their defaults, which is what sketch does; turned on, they are
+        refused here rather than silently ignored on every request.
+        """
         if not prefix.startswith("/"):
             raise ValueError(f"static prefix must start with '/', got {prefix!r}")
-        return self._register(StaticResource(prefix, path, name))
+        flags = {"show_index": show_index, "follow_symlinks": follow_symlinks,
+                 "append_version": append_version}  # fmt: skip
+        for flag, value in flags.items():
+            if value:
+                raise NotImplementedError(f"add_static({flag}=True) is not implemented in sketch")
+        return self._register(StaticResource(prefix, path, name, chunk_size=chunk_size))
 
     def add_routes(self, routes: Iterable[Any]) -> list[Route]:
         """Register RouteDefs: `web.get(...)` items or a RouteTableDef."""

@@ -1,15 +1,16 @@
 """Lifecycle hooks: lists of async callbacks the runner sends at startup, shutdown, cleanup.
 
 `Signal` is a list of `async def callback(*args)`, sent in order. `CleanupContext` holds
-async generators: the part before `yield` runs at startup, the part after at cleanup,
-in reverse order. When the app's tracer is on, every callback reports its start, its
-end and how long it took (events.HookStart / HookEnd).
+async generators (or async context managers): the part before `yield` runs at startup,
+the part after at cleanup, in reverse order. When the app's tracer is on, every
+callback reports its start, its end and how long it took (events.HookStart / HookEnd).
 """
 
 from __future__ import annotations
 
 import inspect
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
 from functools import partial
 from time import perf_counter
 from typing import Any
@@ -81,45 +82,71 @@ class Signal(list):  # type: ignore[type-arg]
                 await callback(*args)
 
 
+async def _finish(iterator: AsyncIterator[None]) -> None:
+    """An async generator's teardown: the rest of it, after its one `yield`."""
+    try:
+        await iterator.__anext__()
+    except StopAsyncIteration:
+        return
+    raise RuntimeError(f"{iterator!r} has more than one 'yield'")
+
+
+def _is_context_factory(ctx: Any) -> bool:
+    """An async generator function, or what makes an async context manager from an app:
+    a function under @contextlib.asynccontextmanager (the form aiohttp's docs use; it
+    wraps an async generator function) or a class with __aenter__ and __aexit__."""
+    if inspect.isclass(ctx):
+        return issubclass(ctx, AbstractAsyncContextManager)
+    return inspect.isasyncgenfunction(inspect.unwrap(ctx))
+
+
 class CleanupContext(list):  # type: ignore[type-arg]
-    """Async generators that set up before `yield` and tear down after it."""
+    """Async generators, or async context managers, made from the app at startup.
+
+    A generator sets up before its `yield` and tears down after it; a context manager
+    in its __aenter__ and its __aexit__.
+    """
 
     def __init__(self, tracer: Tracer | None = None) -> None:
         super().__init__()
-        self._running: list[tuple[str, AsyncIterator[None]]] = []
+        # What each running context needs to tear down, by name, in startup order.
+        self._running: list[tuple[str, Callable[[], Awaitable[Any]]]] = []
         self.tracer = tracer or Tracer()
 
-    def append(self, ctx: Callable[[Any], AsyncIterator[None]]) -> None:
-        if not inspect.isasyncgenfunction(ctx):
+    def append(self, ctx: Callable[[Any], Any]) -> None:
+        if not _is_context_factory(ctx):
             raise TypeError(
                 f"cleanup_ctx takes async generator functions "
-                f"(`async def ctx(app): ...; yield; ...`), got {ctx!r}"
+                f"(`async def ctx(app): ...; yield; ...`) or async context managers "
+                f"(@contextlib.asynccontextmanager), got {ctx!r}"
             )
         super().append(ctx)
 
-    async def _step(self, name: str, iterator: AsyncIterator[None]) -> None:
+    async def _step(self, name: str, call: Callable[[], Awaitable[Any]]) -> None:
         if self.tracer.on:
-            await _run_traced(self.tracer, (0, 0), "cleanup_ctx", name, iterator.__anext__)
+            await _run_traced(self.tracer, (0, 0), "cleanup_ctx", name, call)
         else:
-            await iterator.__anext__()
+            await call()
 
     async def _on_startup(self, app: Any) -> None:
         for ctx in self:
-            iterator = ctx(app).__aiter__()
-            await self._step(_name(ctx), iterator)
-            self._running.append((_name(ctx), iterator))
+            made = ctx(app)
+            if isinstance(made, AbstractAsyncContextManager):
+                await self._step(_name(ctx), made.__aenter__)
+                teardown = partial(made.__aexit__, None, None, None)
+            else:
+                iterator = made.__aiter__()
+                await self._step(_name(ctx), iterator.__anext__)
+                teardown = partial(_finish, iterator)
+            self._running.append((_name(ctx), teardown))
 
     async def _on_cleanup(self, app: Any) -> None:
         errors = []
-        for name, iterator in reversed(self._running):
+        for name, teardown in reversed(self._running):
             try:
-                await self._step(name, iterator)
-            except StopAsyncIteration:
-                continue
+                await self._step(name, teardown)
             except Exception as exc:  # every context gets its turn to clean up
                 errors.append(exc)
-            else:
-                errors.append(RuntimeError(f"{iterator!r} has more than one 'yield'"))
         self._running.clear()
         if len(errors) == 1:
             raise errors[0]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .app import AppKey, Application, CleanupContext, RequestKey, Signal
+from .app import AppKey, Application, CleanupContext, RequestKey, ResponseKey, Signal
 from .exceptions import *  # noqa: F403  (HTTPException and one class per status)
 from .exceptions import __all__ as _exceptions
 from .file_response import FileResponse
@@ -26,6 +26,7 @@ from .route_table import (
 from .routing import MatchInfo, MatchInfoError, UrlDispatcher
 from .runner import AppRunner, RunningServer, ServerRunner, TCPSite, run_app, serve
 from .server import Server
+from .views import View
 
 BaseRequest = Request  # aiohttp's name for a request outside an application
 
@@ -33,6 +34,7 @@ __all__ = [
     *_exceptions,
     "AppKey",
     "RequestKey",
+    "ResponseKey",
     "Application",
     "CleanupContext",
     "Signal",
@@ -68,4 +70,5 @@ __all__ = [
     "run_app",
     "serve",
     "Server",
+    "View",
 ]

@@ -8,6 +8,7 @@ real sockets, and statuses, bodies and the headers named in DESIGN.md are compar
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from pathlib import Path
 from types import ModuleType
 
@@ -368,3 +369,221 @@ async def answers_from_both(static_dir: Path, requests: list[tuple[str, dict]]) 
         finally:
             await runner.cleanup()
     return seen
+
+
+def build_cookie_app(web: ModuleType) -> object:
+    """Cookies and response storage, the way aiohttp's docs use them."""
+    ELAPSED = web.ResponseKey("elapsed", str)
+    routes = web.RouteTableDef()
+
+    @web.middleware
+    async def timing(request, handler):
+        response = await handler(request)
+        if ELAPSED in response:
+            response.headers["X-Elapsed"] = response[ELAPSED]
+        return response
+
+    @routes.get("/cookies")
+    async def echo(request):
+        return web.json_response(dict(request.cookies))
+
+    @routes.get("/login")
+    async def login(request):
+        response = web.HTTPFound("/home")
+        response.set_cookie("session", "s1", httponly=True, samesite="Strict")
+        response.set_cookie("theme", 'dark "blue"; night')
+        raise response
+
+    @routes.get("/attributes")
+    async def attributes(request):
+        response = web.Response(text="attributes")
+        response.set_cookie(
+            "all", "v", expires="Wed, 21 Oct 2037 07:28:00 GMT", domain="example.com",
+            max_age=60, path="/app", secure=True, httponly=False, samesite="Lax",
+        )  # fmt: skip
+        response[ELAPSED] = "1 ms"
+        return response
+
+    @routes.get("/logout")
+    async def logout(request):
+        response = web.Response(text="bye")
+        response.del_cookie("session")
+        response.del_cookie("pref", domain="example.com", path="/app")
+        response.del_cookie("strict", secure=True, httponly=True, samesite="Strict")
+        response.set_cookie("revived", "x")
+        response.del_cookie("revived")
+        response.set_cookie("revived", "y")
+        return response
+
+    @routes.get("/stream")
+    async def stream(request):
+        response = web.StreamResponse()
+        response.set_cookie("streamed", "1")
+        response.cookies["raw"] = "set through .cookies"
+        await response.prepare(request)
+        await response.write(b"streamed")
+        return response
+
+    @routes.get("/storage")
+    async def storage(request):
+        response = web.Response(text="stored")
+        response[ELAPSED] = "2 ms"
+        return response
+
+    app = web.Application(middlewares=[timing])
+    app.add_routes(routes)
+    return app
+
+
+COOKIE_REQUESTS = [
+    ("/cookies", {}),
+    ("/cookies", {"Cookie": "a=1; b=2"}),
+    ("/cookies", {"Cookie": 'a="quoted value"; b=""; c=x=y'}),
+    ("/cookies", {"Cookie": r'a="x\073y\"z"; a=again; flag; =nameless; path=/p'}),
+    ("/login", {}),
+    ("/attributes", {}),
+    ("/logout", {}),
+    ("/stream", {}),
+    ("/storage", {}),
+]
+
+
+async def test_cookies_and_response_storage_answer_alike():
+    seen: dict[str, list] = {}
+    for name, web in (("aiohttp", aiohttp_web), ("sketch", sketch_web)):
+        runner, port = await start(web, build_cookie_app(web))
+        try:
+            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
+                seen[name] = []
+                for path, headers in COOKIE_REQUESTS:
+                    client.cookies.clear()  # send only the Cookie header given
+                    response = await client.get(path, headers=headers)
+                    seen[name].append(
+                        (
+                            response.status_code,
+                            response.content,
+                            response.headers.get_list("Set-Cookie"),
+                            response.headers.get("Location"),
+                            response.headers.get("X-Elapsed"),
+                        )
+                    )
+        finally:
+            await runner.cleanup()
+    for ours, theirs, request in zip(seen["sketch"], seen["aiohttp"], COOKIE_REQUESTS, strict=True):
+        assert ours == theirs, request
+    assert seen["sketch"][4][2] == [
+        "session=s1; HttpOnly; Path=/; SameSite=Strict",
+        r'theme="dark \"blue\"\073 night"; Path=/',
+    ]
+
+
+def build_context_app(web: ModuleType, events: list[str]) -> object:
+    """cleanup_ctx in both forms aiohttp's docs show, and a hook to order them by."""
+
+    @contextlib.asynccontextmanager
+    async def database(app):
+        events.append("database open")
+        yield
+        events.append("database closed")
+
+    async def cache(app):
+        events.append("cache open")
+        yield
+        events.append("cache closed")
+
+    async def on_cleanup(app):
+        events.append("on_cleanup")
+
+    app = web.Application()
+    app.cleanup_ctx.append(database)
+    app.cleanup_ctx.append(cache)
+    app.on_cleanup.append(on_cleanup)
+    return app
+
+
+async def test_cleanup_contexts_from_asynccontextmanager_run_alike():
+    events: dict[str, list[str]] = {"aiohttp": [], "sketch": []}
+    for name, web in (("aiohttp", aiohttp_web), ("sketch", sketch_web)):
+        runner, _ = await start(web, build_context_app(web, events[name]))
+        events[name].append("serving")
+        await runner.cleanup()
+    assert events["sketch"] == events["aiohttp"]
+    assert events["sketch"] == [
+        "database open",
+        "cache open",
+        "serving",
+        "cache closed",
+        "database closed",
+        "on_cleanup",
+    ]
+
+
+async def test_add_static_takes_and_refuses_the_same_keywords(static_dir):
+    served = {}
+    for name, web in (("aiohttp", aiohttp_web), ("sketch", sketch_web)):
+        app = web.Application()
+        with pytest.raises(TypeError, match="bogus"):
+            app.router.add_static("/wrong", static_dir, bogus=True)
+        app.router.add_static(
+            "/static", static_dir, name="files", chunk_size=4,
+            show_index=False, follow_symlinks=False, append_version=False,
+        )  # fmt: skip
+        runner, port = await start(web, app)
+        try:
+            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
+                response = await client.get("/static/hello.txt")
+                served[name] = (response.status_code, response.content)
+        finally:
+            await runner.cleanup()
+    assert served["sketch"] == served["aiohttp"] == (200, b"static hello\n")
+
+
+def build_view_app(web: ModuleType) -> object:
+    """Class-based views, added both ways aiohttp's docs show."""
+    routes = web.RouteTableDef()
+
+    @routes.view("/items/{id}")
+    class ItemView(web.View):
+        async def get(self):
+            return web.json_response({"id": self.request.match_info["id"]})
+
+        async def delete(self):
+            return web.Response(status=204)
+
+    class CounterView(web.View):
+        async def post(self):
+            return web.Response(text=(await self.request.text()).upper(), status=201)
+
+        async def options(self):
+            return web.Response(text="options", headers={"Allow": "POST, OPTIONS"})
+
+    app = web.Application()
+    app.add_routes(routes)
+    app.router.add_view("/counter", CounterView)
+    return app
+
+
+async def test_class_based_views_answer_alike():
+    requests = [
+        (method, path)
+        for path in ("/items/7", "/counter")
+        for method in ("GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH", "PROPFIND")
+    ]
+    seen: dict[str, list] = {}
+    for name, web in (("aiohttp", aiohttp_web), ("sketch", sketch_web)):
+        runner, port = await start(web, build_view_app(web))
+        try:
+            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
+                seen[name] = []
+                for method, path in requests:
+                    response = await client.request(method, path, content=b"abc")
+                    kept = {h: response.headers.get(h) for h in COMPARED_HEADERS}
+                    seen[name].append((response.status_code, response.content, kept))
+        finally:
+            await runner.cleanup()
+    for ours, theirs, request in zip(seen["sketch"], seen["aiohttp"], requests, strict=True):
+        assert ours == theirs, request
+    assert [status for status, _, _ in seen["sketch"]] == [
+        *(200, 405, 405, 405, 204, 405, 405, 405),
+        *(405, 405, 201, 405, 405, 200, 405, 405),
+    ]

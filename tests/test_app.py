@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import httpx
 import pytest
 
@@ -246,3 +248,65 @@ async def test_every_response_carries_the_server_header():
     app.router.add_get("/", hello)
     [found, missing] = await get(app, "/", "/nowhere")
     assert found.headers["Server"] == missing.headers["Server"] == "sketch/0.1"
+
+
+async def test_cleanup_ctx_takes_async_context_managers_beside_generators():
+    log: list[str] = []
+
+    @contextlib.asynccontextmanager
+    async def decorated(app):
+        log.append("decorated setup")
+        yield
+        log.append("decorated teardown")
+
+    class Pool:
+        def __init__(self, app):
+            self.app = app
+
+        async def __aenter__(self):
+            log.append("class setup")
+
+        async def __aexit__(self, *exc_info):
+            log.append("class teardown")
+
+    async def generator(app):
+        log.append("generator setup")
+        yield
+        log.append("generator teardown")
+
+    app = web.Application()
+    for ctx in (decorated, Pool, generator):
+        app.cleanup_ctx.append(ctx)
+    server = await sketch.serve(app)
+    log.append("serving")
+    await server.close()
+    assert log == [
+        "decorated setup",
+        "class setup",
+        "generator setup",
+        "serving",
+        "generator teardown",
+        "class teardown",
+        "decorated teardown",
+    ]
+
+
+async def test_a_cleanup_generator_with_two_yields_is_an_error_at_cleanup():
+    async def twice(app):
+        yield
+        yield
+
+    app = web.Application()
+    app.cleanup_ctx.append(twice)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    with pytest.raises(RuntimeError, match="more than one 'yield'"):
+        await runner.cleanup()
+
+
+def test_cleanup_ctx_refuses_a_plain_async_function_when_appended():
+    async def not_a_context(app):
+        pass
+
+    with pytest.raises(TypeError, match="asynccontextmanager"):
+        web.Application().cleanup_ctx.append(not_a_context)

@@ -170,3 +170,24 @@ async def test_a_custom_reason_phrase_is_sent_but_cr_lf_in_it_is_not():
     written, _ = await answer(web.Response(status=200, reason="OK\r\nX-Evil: 1"))
     assert b"X-Evil" not in written
     assert written.startswith(b"HTTP/1.1 500")
+
+
+def test_a_response_stores_state_under_keys_and_stays_truthy():
+    TIMING = web.ResponseKey("timing", float)
+    response = web.Response()
+    assert len(response) == 0 and TIMING not in response
+    assert response  # empty storage does not make a response false
+    response[TIMING] = 1.5
+    response["plain"] = "ok"
+    assert response[TIMING] == 1.5 and dict(response) == {TIMING: 1.5, "plain": "ok"}
+    del response["plain"]
+    assert list(response) == [TIMING]
+    with pytest.raises(KeyError):
+        web.Response()["missing"]
+    assert repr(TIMING) == "<ResponseKey 'timing'>"
+
+
+def test_responses_compare_by_identity_whatever_they_store():
+    first, second = web.Response(), web.Response()
+    assert first != second and first == first
+    assert len({first, second}) == 2

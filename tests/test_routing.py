@@ -245,3 +245,31 @@ async def test_a_method_given_in_lower_case_is_routed_in_upper_case():
             server.port, b"POST /x HTTP/1.1\r\nHost: x\r\n\r\n", until_closed=False
         )
     assert [r.status for r in parse_responses(received)] == [200]
+
+
+def test_add_static_names_an_unknown_keyword_in_a_type_error(public):
+    router = web.UrlDispatcher()
+    with pytest.raises(TypeError, match="show_indexes"):
+        router.add_static("/static", public, show_indexes=True)
+    routes = web.RouteTableDef()
+    routes.static("/static", public, bogus=1)
+    with pytest.raises(TypeError, match="bogus"):
+        web.Application().add_routes(routes)
+
+
+@pytest.mark.parametrize("flag", ["show_index", "follow_symlinks", "append_version"])
+def test_add_static_refuses_a_flag_it_does_not_implement(public, flag):
+    router = web.UrlDispatcher()
+    router.add_static("/off", public, **{flag: False})  # aiohttp's default: what sketch does
+    with pytest.raises(NotImplementedError, match=f"add_static\\({flag}=True\\)"):
+        router.add_static("/on", public, **{flag: True})
+
+
+async def test_add_static_reads_files_in_the_chunk_size_given(public):
+    app = web.Application()
+    resource = app.router.add_static("/static", public, name="files", chunk_size=3)
+    assert resource.chunk_size == 3
+    async with await sketch.serve(app) as server:
+        async with httpx.AsyncClient(base_url=str(server.url)) as client:
+            response = await client.get("/static/css/site.css")
+    assert response.content == (public / "css" / "site.css").read_bytes()
