@@ -8,7 +8,9 @@ A chapter's check on a folder where an earlier chapter is missing names that cha
 
 from __future__ import annotations
 
+import asyncio
 import gc
+import signal
 import sys
 import warnings
 from pathlib import Path
@@ -21,6 +23,7 @@ sys.path.insert(0, str(NOTEBOOKS))
 
 from checks import FAILED, NOT_YET, PASSED  # noqa: E402
 from diy_checks import (  # noqa: E402
+    _ask,
     check_application,
     check_exceptions,
     check_graceful,
@@ -635,6 +638,58 @@ def test_a_learner_who_did_the_chapters_before_runs_the_next(chapter, tmp_path):
     assert {p.name for p in (tmp_path / "diy").glob("*.py")} >= done  # nothing lost
 
 
+# app.py run as the script it is (as __main__), its run_app(app) moved to port 0, so that
+# it never collides with another server: everything else as `python app.py` runs it.
+AS_A_SCRIPT = (
+    "import functools, runpy, diy; diy.run_app = functools.partial(diy.run_app, port=0); "
+    "runpy.run_path('app.py', run_name='__main__')"
+)
+
+
+async def _run_the_sample_app_as_a_script(folder: Path) -> None:
+    """The guide's sample application, on folder/diy/, under run_app until SIGTERM."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-u",
+        "-c",
+        AS_A_SCRIPT,
+        cwd=folder,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    writers: list[asyncio.StreamWriter] = []
+    try:
+        line = await asyncio.wait_for(process.stdout.readline(), 10)
+        assert line.startswith(b"serving on http://127.0.0.1:"), line
+        port = int(line.decode().rsplit(":", 1)[1])
+        connection = await asyncio.open_connection("127.0.0.1", port)
+        writers.append(connection[1])
+        for _ in range(2):  # two requests on one connection
+            got = await _ask(port, "GET", "/john_doe", writers, connection)
+            assert (got.status, got.text) == (200, "Welcome, john_doe!"), got
+        got = await _ask(port, "GET", "/alice", writers)
+        assert got.status == 404, got
+        got = await _ask(port, "POST", "/john_doe", writers)
+        assert (got.status, got.headers.get("allow")) == (405, "GET"), got
+        for writer in writers:
+            writer.close()
+        process.send_signal(signal.SIGTERM)
+        out, err = await asyncio.wait_for(process.communicate(), 10)
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    assert process.returncode == 0, err.decode()
+    assert out.decode().splitlines()[-1] == "stopped", out  # closed gracefully on SIGTERM
+    assert b"Received request to /john_doe" in out  # through the app's log_middleware
+
+
+@pytest.mark.timeout(60)
+async def test_the_guides_sample_app_runs_as_a_script_with_run_app(folder):
+    _built(folder, "10")
+    await _run_the_sample_app_as_a_script(folder)
+
+
 @pytest.mark.timeout(300)
 def test_solutions_leave_the_assembled_framework(tmp_path):
     _solutions(tmp_path, list(CHAPTER.values()))
@@ -654,3 +709,5 @@ def test_solutions_leave_the_assembled_framework(tmp_path):
         executed = nbformat.read(tmp_path / path.name, as_version=4)
         text = "".join(o.get("text", "") for c in executed.cells for o in c.get("outputs", []))
         assert PASSED in text and FAILED not in text and NOT_YET not in text
+    # the framework the full edition leaves, and the app.py chapter 10 wrote, as a script
+    asyncio.run(_run_the_sample_app_as_a_script(tmp_path))
