@@ -36,6 +36,9 @@ __all__ = [
     "check_routes",
     "check_middlewares",
     "check_hooks",
+    "check_exceptions",
+    "check_graceful",
+    "check_sample_app",
     "Part",
 ]
 
@@ -53,6 +56,8 @@ def _import(folder: Path, module: str) -> Any:
         sys.path.insert(0, where)
     if not (folder / PACKAGE / f"{module}.py").exists():
         return None
+    if module == "__init__":  # the package itself: `from diy import ...`
+        return importlib.import_module(PACKAGE)
     return importlib.import_module(f"{PACKAGE}.{module}")
 
 
@@ -557,12 +562,17 @@ class _Answer:
         return f"{self.status} {self.text!r}"
 
 
-async def _ask(port: int, method: str, target: str, writers: list) -> _Answer | None:
-    """Send one request on a new connection; its answer, or None if none came in time."""
+async def _ask(
+    port: int, method: str, target: str, writers: list, connection: tuple | None = None
+) -> _Answer | None:
+    """Send one request on a new connection (or on `connection`, a (reader, writer) of an
+    earlier one); its answer, or None if none came in time."""
     import httptools
 
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    writers.append(writer)
+    if connection is None:
+        connection = await asyncio.open_connection("127.0.0.1", port)
+        writers.append(connection[1])
+    reader, writer = connection
     writer.write(f"{method} {target} HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n".encode())
     message = _Message()
     parser = httptools.HttpResponseParser(message)
@@ -1177,5 +1187,343 @@ async def check_hooks(folder: Path | None = None) -> None:
             ("07", "application", "run_app"),
         ],
         "07",
+        folder,
+    )
+
+
+# Chapter 08: HTTP exceptions are responses; any other exception is a 500 that tells nothing.
+
+SECRET = "password=hunter2 <script>alert(1)</script>"
+
+
+async def _http_exceptions(
+    Application: type,
+    serve: Callable,
+    HTTPException: type,
+    HTTPNotFound: type,
+    HTTPFound: type,
+    HTTPForbidden: type,
+) -> None:
+    Response = _RESPONSE[0]
+    missing = HTTPNotFound()
+    if not isinstance(missing, Exception):
+        raise Problem("HTTPNotFound() is not an Exception: HTTPException subclasses Exception too")
+    if not isinstance(missing, Response):
+        raise Problem(
+            "HTTPNotFound() is not a Response: make HTTPException subclass both Response and "
+            "Exception, so that what a handler raises is what the framework sends"
+        )
+
+    async def guard(request: Any, handler: Callable) -> Any:
+        if request.path == "/private":
+            raise HTTPForbidden()  # a middleware refuses, by raising
+        return await handler(request)
+
+    async def user(request: Any) -> Any:
+        if request.match_info.get("name") != "ada":
+            raise HTTPNotFound()
+        return _response(request, "hello ada")
+
+    async def old(request: Any) -> Any:
+        raise HTTPFound("/users/ada")
+
+    async def broken(request: Any) -> Any:
+        raise KeyError(SECRET)
+
+    async def private(request: Any) -> Any:
+        return _response(request, "the private page")
+
+    app = Application(middlewares=[guard])
+    app.router.add_route("GET", "/users/{name}", user)
+    app.router.add_route("GET", "/old", old)
+    app.router.add_route("GET", "/broken", broken)
+    app.router.add_route("GET", "/private", private)
+
+    writers: list[asyncio.StreamWriter] = []
+    with _LoopErrors() as errors:
+        server = await serve(app, "127.0.0.1", 0)
+        try:
+            port = _port(server, "serve")
+            _expect(
+                await _ask(port, "GET", "/users/ada", writers), "GET", "/users/ada", 200, errors
+            )
+            got = await _ask(port, "GET", "/users/bob", writers)
+            if got is not None and got.status == 200:
+                raise Problem(
+                    f"the handler raised HTTPNotFound() and the client got {got!r}: give "
+                    "each subclass its status (status_code = 404) and pass it to "
+                    "Response.__init__ as status"
+                )
+            if got is not None and got.status == 500:
+                raise Problem(
+                    "the handler raised HTTPNotFound() and the client got a 500: catch "
+                    "HTTPException in the Application and send it, it is a Response"
+                )
+            got = _expect(got, "GET", "/users/bob", 404, errors)
+            if got.text != "404: Not Found":
+                raise Problem(
+                    f"HTTPNotFound() was sent with the body {got.text!r}: with no text given, "
+                    "the body is the status and its phrase, '404: Not Found', as in aiohttp"
+                )
+            got = _expect(await _ask(port, "GET", "/old", writers), "GET", "/old", 302, errors)
+            if got.headers.get("location") != "/users/ada":
+                raise Problem(
+                    f"HTTPFound('/users/ada') was sent with Location: "
+                    f"{got.headers.get('location')}: set the Location header to its argument"
+                )
+            got = await _ask(port, "GET", "/private", writers)
+            if got is not None and got.status == 500:
+                raise Problem(
+                    "a middleware raised HTTPForbidden() and the client got a 500: catch "
+                    "HTTPException around the whole chain, middlewares included, not only "
+                    "around the handler"
+                )
+            got = _expect(got, "GET", "/private", 403, errors)
+            got = _expect(
+                await _ask(port, "GET", "/broken", writers), "GET", "/broken", 500, errors
+            )
+            for leak in ("hunter2", "KeyError", "Traceback", "<script>"):
+                if leak in got.text:
+                    raise Problem(
+                        f"the 500 for a KeyError tells the client {got.text[:80]!r}: the "
+                        "exception's text and traceback may hold secrets (here a password) "
+                        "or what a client sent (a script): log them, and answer only "
+                        "'500: Internal Server Error'"
+                    )
+        finally:
+            await _close(server, writers)
+
+
+async def check_exceptions(folder: Path | None = None) -> None:
+    """Chapter 08's build: diy/exceptions.py, and diy/application.py that sends them."""
+    await _check_build(
+        "HTTP exceptions raised by handlers and middlewares are the answer; a bug is a bare 500",
+        _on_app(_http_exceptions),
+        _FOUNDATION
+        + [
+            ("08", "application", "Application"),
+            ("08", "application", "serve"),
+            ("08", "exceptions", "HTTPException"),
+            ("08", "exceptions", "HTTPNotFound"),
+            ("08", "exceptions", "HTTPFound"),
+            ("08", "exceptions", "HTTPForbidden"),
+        ],
+        "08",
+        folder,
+    )
+
+
+# Chapter 09: graceful shutdown.
+
+GRACE = 0.5  # the shutdown_timeout the check serves with, in seconds
+
+
+async def _graceful(Application: type, serve: Callable) -> None:
+    loop = asyncio.get_running_loop()
+    arrived: list[str] = []
+    told: list[str] = []
+    release = asyncio.Event()
+
+    async def slow(request: Any) -> Any:
+        arrived.append("slow")
+        await asyncio.sleep(0.3)
+        told.append("slow answered")
+        return _response(request, "slow done")
+
+    async def stuck(request: Any) -> Any:
+        arrived.append("stuck")
+        await asyncio.wait_for(release.wait(), 5)
+        return _response(request, "stuck done")
+
+    async def goodbye(app: Any) -> None:
+        told.append("on_shutdown")
+
+    async def disconnect(app: Any) -> None:
+        told.append("on_cleanup")
+
+    app = Application()
+    app.router.add_route("GET", "/slow", slow)
+    app.router.add_route("GET", "/stuck", stuck)
+    app.on_shutdown.append(goodbye)
+    app.on_cleanup.append(disconnect)
+
+    writers: list[asyncio.StreamWriter] = []
+    with _LoopErrors():
+        try:
+            server = await serve(app, "127.0.0.1", 0, shutdown_timeout=GRACE)
+        except TypeError as exc:
+            raise Problem(
+                f"serve(app, host, port, shutdown_timeout={GRACE}) raised TypeError: {exc}. "
+                "Write this chapter's application.py, whose serve() takes the grace period"
+            )
+        closing = None
+        try:
+            port = _port(server, "serve")
+            idle = await asyncio.open_connection("127.0.0.1", port)  # says nothing
+            writers.append(idle[1])
+            slow_answer = asyncio.ensure_future(_ask(port, "GET", "/slow", writers))
+            stuck_answer = asyncio.ensure_future(_ask(port, "GET", "/stuck", writers))
+            for _ in range(100):  # both in flight before closing
+                if len(arrived) == 2:
+                    break
+                await asyncio.sleep(0.01)
+            started = loop.time()
+            closing = asyncio.ensure_future(server.close())
+            await asyncio.sleep(0.05)
+            try:
+                late = await asyncio.open_connection("127.0.0.1", port)
+            except OSError:
+                pass
+            else:
+                writers.append(late[1])
+                raise Problem(
+                    "a new connection was accepted after close() began: stop listening first"
+                )
+            try:
+                got = await slow_answer
+            except Problem:
+                got = None
+            if got is None or got.text != "slow done":
+                raise Problem(
+                    f"close() dropped the request in flight: GET /slow, 0.3 s long, got "
+                    f"{'no answer' if got is None else repr(got)}. Wait for the requests' "
+                    "Tasks (for at most shutdown_timeout) before closing their connections"
+                )
+            try:
+                await asyncio.wait_for(asyncio.shield(closing), GRACE + 1.0)
+            except TimeoutError:
+                raise Problem(
+                    f"close() was still waiting {loop.time() - started:.1f} s after it began, "
+                    f"with shutdown_timeout={GRACE}: a stuck request must not hold the "
+                    "shutdown forever. Wait at most shutdown_timeout "
+                    "(asyncio.wait(tasks, timeout=...)), then cancel what is still running"
+                )
+            if "on_cleanup" not in told:
+                raise Problem(f"closing ran {told}: run on_cleanup last, as in chapter 07")
+            if told.index("on_cleanup") < told.index("slow answered"):
+                raise Problem(
+                    f"closing ran {told}: on_cleanup ran while a request was in flight, and a "
+                    "handler may still use what it releases (the database). Run on_cleanup "
+                    "after the grace period"
+                )
+            if told != ["on_shutdown", "slow answered", "on_cleanup"]:
+                raise Problem(f"closing ran {told}: on_shutdown, the requests, then on_cleanup")
+            got = await stuck_answer
+            if got is not None:
+                raise Problem(f"the stuck request was answered {got!r}: cancel it past the grace")
+            quiet = await _read(idle[0], 1)
+            if quiet is None:
+                raise Problem(
+                    "an idle connection was still open after close(): close the connections "
+                    "with no request in flight when the shutdown begins"
+                )
+        finally:
+            release.set()
+            if closing is not None:
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(closing, WAIT)
+            await _close(server, writers)
+
+
+async def check_graceful(folder: Path | None = None) -> None:
+    """Chapter 09's build: diy/application.py again, closing gracefully."""
+    await _check_build(
+        "a graceful close: stop accepting, let requests finish within the grace, then clean up",
+        _on_app(_graceful),
+        _FOUNDATION + [("09", "application", "Application"), ("09", "application", "serve")],
+        "09",
+        folder,
+    )
+
+
+# Chapter 10: the guide's sample application, on your framework.
+
+SAMPLE = "app.py"  # the guide's sample application, as chapter 10 writes it
+
+
+def _load_sample(folder: Path) -> Any:
+    """Run app.py as a module (not as __main__, so its run_app(app) does not run)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("diy_sample_app", folder / SAMPLE)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+async def _sample_app(Application: type, folder: Path) -> None:
+    import io
+
+    import diy
+
+    wanted = ["Application", "HTTPNotFound", "Response", "middleware", "run_app", "serve"]
+    missing = [name for name in wanted if getattr(diy, name, None) is None]
+    if missing:
+        raise Problem(
+            f"diy has no {', '.join(missing)}: the sample app's line `from diy import "
+            "Application, HTTPNotFound, Response, middleware, run_app` fails. Import them "
+            "into diy/__init__.py (and serve, for the notebook)"
+        )
+    try:
+        sample = _load_sample(folder)
+    except Exception as exc:
+        raise Problem(f"{SAMPLE} does not run on diy: {type(exc).__name__}: {exc}")
+    printed = io.StringIO()
+    writers: list[asyncio.StreamWriter] = []
+    with _LoopErrors() as errors, contextlib.redirect_stdout(printed):
+        server = await diy.serve(sample.app, "127.0.0.1", 0)
+        try:
+            port = _port(server, "serve")
+            got = _expect(
+                await _ask(port, "GET", "/john_doe", writers), "GET", "/john_doe", 200, errors
+            )
+            if got.text != "Welcome, john_doe!":
+                raise Problem(f"GET /john_doe answered {got.text!r}, not 'Welcome, john_doe!'")
+            if "Received request to /john_doe" not in printed.getvalue():
+                raise Problem("GET /john_doe did not go through the sample's log_middleware")
+            got = await _ask(port, "GET", "/bob", writers)
+            if got is not None and got.status == 500:
+                raise Problem(
+                    "GET /bob, an unknown user, got a 500: the handler raises HTTPNotFound, "
+                    "and the Application must send it (chapter 08)"
+                )
+            _expect(got, "GET", "/bob", 404, errors)
+            got = await _ask(port, "POST", "/john_doe", writers)
+            if got is not None and got.status == 404:
+                raise Problem(
+                    "POST /john_doe got 404: /{username} has a route, for GET only, so a "
+                    "POST is a 405 Method Not Allowed (chapter 04)"
+                )
+            got = _expect(got, "POST", "/john_doe", 405, errors)
+            connection = await asyncio.open_connection("127.0.0.1", port)
+            writers.append(connection[1])
+            for turn in ("first", "second"):
+                got = await _ask(port, "GET", "/john_doe", writers, connection)
+                if got is None:
+                    raise Problem(
+                        f"the {turn} request on one connection got no answer: keep the "
+                        "connection open after a response, a client may send another"
+                    )
+                _expect(got, "GET", "/john_doe", 200, errors)
+        finally:
+            await _close(server, writers)
+
+
+async def check_sample_app(folder: Path | None = None) -> None:
+    """Chapter 10: diy/__init__.py, and the guide's sample application served by diy."""
+    folder = folder or Path.cwd()
+    title = "the guide's sample application, unchanged, served by your framework"
+    if not (folder / SAMPLE).exists():
+        print(f"{NOT_YET} {title}: run the cell above that writes {SAMPLE}")
+        return
+
+    async def test(*parts: Any) -> None:
+        await _on_app(_sample_app)(*parts, folder)
+
+    await _check_build(
+        title,
+        test,
+        _FOUNDATION + [("10", "__init__", "Application")],
+        "10",
         folder,
     )

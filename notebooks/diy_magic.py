@@ -78,7 +78,9 @@ def _diy(line: str, cell: str, namespace: dict) -> None:
     if folder not in sys.path:
         sys.path.insert(0, folder)
     forget()
-    module = importlib.import_module(f"{PACKAGE}.{path.stem}")
+    # diy/__init__.py is the package itself: `import diy`, not `import diy.__init__`
+    dotted = PACKAGE if path.stem == "__init__" else f"{PACKAGE}.{path.stem}"
+    module = importlib.import_module(dotted)
     namespace.update({k: v for k, v in vars(module).items() if not k.startswith("__")})
     print(f"wrote {PACKAGE}/{path.name}")
 

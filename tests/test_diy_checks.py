@@ -8,7 +8,9 @@ A chapter's check on a folder where an earlier chapter is missing names that cha
 
 from __future__ import annotations
 
+import asyncio
 import gc
+import signal
 import sys
 import warnings
 from pathlib import Path
@@ -21,13 +23,17 @@ sys.path.insert(0, str(NOTEBOOKS))
 
 from checks import FAILED, NOT_YET, PASSED  # noqa: E402
 from diy_checks import (  # noqa: E402
+    _ask,
     check_application,
+    check_exceptions,
+    check_graceful,
     check_hooks,
     check_middlewares,
     check_protocol,
     check_request,
     check_response,
     check_routes,
+    check_sample_app,
     check_server,
 )
 from diy_magic import forget, module_of, write_module  # noqa: E402
@@ -41,6 +47,9 @@ CHAPTER = {
     "05": NOTEBOOKS / "05_route_params.ipynb",
     "06": NOTEBOOKS / "06_middlewares.ipynb",
     "07": NOTEBOOKS / "07_lifecycle_hooks.ipynb",
+    "08": NOTEBOOKS / "08_exceptions.ipynb",
+    "09": NOTEBOOKS / "09_graceful_shutdown.ipynb",
+    "10": NOTEBOOKS / "10_sample_application.ipynb",
 }
 # check: (its chapter, the check, the module it checks)
 CHECKS = {
@@ -52,6 +61,9 @@ CHECKS = {
     "routes": ("05", check_routes, "router.py"),
     "middlewares": ("06", check_middlewares, "middleware.py"),
     "hooks": ("07", check_hooks, "application.py"),
+    "exceptions": ("08", check_exceptions, "application.py"),
+    "graceful": ("09", check_graceful, "application.py"),
+    "sample_app": ("10", check_sample_app, "__init__.py"),
 }
 
 
@@ -66,6 +78,14 @@ def folder(tmp_path):
 
 def _built(folder: Path, upto: str) -> None:
     assemble(folder, [path for chapter, path in CHAPTER.items() if chapter <= upto])
+    if upto >= "10":  # the guide's sample application, as chapter 10 writes it
+        (folder / "app.py").write_text(_sample_app_source(), encoding="utf-8")
+
+
+def _sample_app_source() -> str:
+    notebook = nbformat.read(CHAPTER["10"], as_version=4)
+    [cell] = [c for c in notebook.cells if c.source.startswith("%%writefile app.py")]
+    return cell.source.split("\n", 1)[1] + "\n"
 
 
 def _break(folder: Path, module: str, old: str, new: str) -> None:
@@ -409,6 +429,116 @@ WRONG = {
             "Check for a running loop first",
         ),
     ],
+    "exceptions": [
+        (  # the guide's 500 page: the exception's text, for whoever asks
+            "application.py",
+            [
+                ("        except Exception:\n", "        except Exception as exc:\n"),
+                (
+                    "HTTPInternalServerError().encode()",
+                    'HTTPInternalServerError(text=f"500: {exc!r}").encode()',
+                ),
+            ],
+            "the exception's text and traceback may hold secrets",
+        ),
+        (  # a status never passed on: every exception answers 200
+            "exceptions.py",
+            [("            status=self.status_code,\n", "")],
+            "the handler raised HTTPNotFound() and the client got 200",
+        ),
+        (  # caught at the handler only: what a middleware raises is a bug, a 500
+            "application.py",
+            [
+                (
+                    "        handler = wrap_handler(handler, self.middlewares)\n"
+                    "        try:\n"
+                    "            return await handler(request)\n"
+                    "        except HTTPException as exc:  # raised by the handler or any "
+                    "middleware: the answer\n"
+                    "            return exc\n",
+                    "        async def answering(request, handler=handler):\n"
+                    "            try:\n"
+                    "                return await handler(request)\n"
+                    "            except HTTPException as exc:\n"
+                    "                return exc\n\n"
+                    "        return await wrap_handler(answering, self.middlewares)(request)\n",
+                )
+            ],
+            "a middleware raised HTTPForbidden() and the client got a 500",
+        ),
+        (  # no default body
+            "exceptions.py",
+            [("        if text is None:\n", "        if False:\n")],
+            "with no text given, the body is the status and its phrase, '404: Not Found'",
+        ),
+    ],
+    "graceful": [
+        (  # close() that cancels what is in flight at once
+            "application.py",
+            [
+                (
+                    "_, late = await asyncio.wait(in_flight, timeout=self.shutdown_timeout)",
+                    "late = in_flight",
+                )
+            ],
+            "close() dropped the request in flight",
+        ),
+        (  # every hook at once, before the requests in flight are done
+            "application.py",
+            [
+                (
+                    "        await self.app.shutdown()  # 3. on_shutdown\n",
+                    "        await self.app.shutdown()  # 3. on_shutdown\n"
+                    "        await self.app.cleanup()\n",
+                ),
+                (
+                    "        await self.app.cleanup()  # 6. on_cleanup, when no handler runs "
+                    "any more\n",
+                    "",
+                ),
+            ],
+            "on_cleanup ran while a request was in flight",
+        ),
+        (  # a grace period with no end
+            "application.py",
+            [("timeout=self.shutdown_timeout)", "timeout=None)")],
+            "a stuck request must not hold the shutdown forever",
+        ),
+    ],
+    "sample_app": [
+        (  # a package that forgets a name the sample imports
+            "__init__.py",
+            [("    HTTPNotFound,\n", "")],
+            "diy has no HTTPNotFound: the sample app's line `from diy import",
+        ),
+        (  # HTTP exceptions never caught: the unknown user is a bug
+            "application.py",
+            [
+                (
+                    "        try:\n            return await handler(request)\n"
+                    "        except HTTPException as exc:  # raised by the handler or any "
+                    "middleware: the answer\n            return exc\n",
+                    "        return await handler(request)\n",
+                )
+            ],
+            "GET /bob, an unknown user, got a 500",
+        ),
+        (  # a router that forgets the methods the path allows
+            "router.py",
+            [("            allowed.add(method)", "            pass")],
+            "POST /john_doe got 404: /{username} has a route, for GET only",
+        ),
+        (  # the guide's server: one answer per connection
+            "application.py",
+            [
+                (
+                    "        self.transport.write(raw)\n",
+                    "        self.transport.write(raw)\n        self.transport.close()\n",
+                )
+            ],
+            "the second request on one connection got no answer",
+        ),
+    ],
 }
 
 
@@ -484,6 +614,9 @@ NEXT = {
     "05": "write UrlDispatcher in the build cell",
     "06": "write Application in the build cell",
     "07": "write Application in the build cell",
+    "08": "write Application in the build cell",
+    "09": "write Application in the build cell",
+    "10": "write Application in the build cell",
 }
 
 
@@ -505,13 +638,66 @@ def test_a_learner_who_did_the_chapters_before_runs_the_next(chapter, tmp_path):
     assert {p.name for p in (tmp_path / "diy").glob("*.py")} >= done  # nothing lost
 
 
-@pytest.mark.timeout(180)
+# app.py run as the script it is (as __main__), its run_app(app) moved to port 0, so that
+# it never collides with another server: everything else as `python app.py` runs it.
+AS_A_SCRIPT = (
+    "import functools, runpy, diy; diy.run_app = functools.partial(diy.run_app, port=0); "
+    "runpy.run_path('app.py', run_name='__main__')"
+)
+
+
+async def _run_the_sample_app_as_a_script(folder: Path) -> None:
+    """The guide's sample application, on folder/diy/, under run_app until SIGTERM."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-u",
+        "-c",
+        AS_A_SCRIPT,
+        cwd=folder,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    writers: list[asyncio.StreamWriter] = []
+    try:
+        line = await asyncio.wait_for(process.stdout.readline(), 10)
+        assert line.startswith(b"serving on http://127.0.0.1:"), line
+        port = int(line.decode().rsplit(":", 1)[1])
+        connection = await asyncio.open_connection("127.0.0.1", port)
+        writers.append(connection[1])
+        for _ in range(2):  # two requests on one connection
+            got = await _ask(port, "GET", "/john_doe", writers, connection)
+            assert (got.status, got.text) == (200, "Welcome, john_doe!"), got
+        got = await _ask(port, "GET", "/alice", writers)
+        assert got.status == 404, got
+        got = await _ask(port, "POST", "/john_doe", writers)
+        assert (got.status, got.headers.get("allow")) == (405, "GET"), got
+        for writer in writers:
+            writer.close()
+        process.send_signal(signal.SIGTERM)
+        out, err = await asyncio.wait_for(process.communicate(), 10)
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    assert process.returncode == 0, err.decode()
+    assert out.decode().splitlines()[-1] == "stopped", out  # closed gracefully on SIGTERM
+    assert b"Received request to /john_doe" in out  # through the app's log_middleware
+
+
+@pytest.mark.timeout(60)
+async def test_the_guides_sample_app_runs_as_a_script_with_run_app(folder):
+    _built(folder, "10")
+    await _run_the_sample_app_as_a_script(folder)
+
+
+@pytest.mark.timeout(300)
 def test_solutions_leave_the_assembled_framework(tmp_path):
     _solutions(tmp_path, list(CHAPTER.values()))
     package = tmp_path / "diy"
     assert sorted(p.name for p in package.glob("*.py")) == [
         "__init__.py",
         "application.py",
+        "exceptions.py",
         "middleware.py",
         "protocol.py",
         "request.py",
@@ -523,3 +709,5 @@ def test_solutions_leave_the_assembled_framework(tmp_path):
         executed = nbformat.read(tmp_path / path.name, as_version=4)
         text = "".join(o.get("text", "") for c in executed.cells for o in c.get("outputs", []))
         assert PASSED in text and FAILED not in text and NOT_YET not in text
+    # the framework the full edition leaves, and the app.py chapter 10 wrote, as a script
+    asyncio.run(_run_the_sample_app_as_a_script(tmp_path))
