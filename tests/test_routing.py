@@ -11,7 +11,7 @@ import sketch
 from sketch import web
 from sketch.http import HttpVersion11
 from sketch.request import Request
-from sketch.routing import MatchInfoError, UrlDispatcher
+from sketch.routing import MatchInfoError, Resource, UrlDispatcher
 
 from .conftest import exchange, parse_responses
 
@@ -410,3 +410,12 @@ async def test_static_at_the_root_from_a_relative_or_home_directory(public, monk
             )
         [response] = parse_responses(raw)
         assert (response.status, response.body) == (200, b"body { color: red }")
+
+
+def test_a_bare_resource_leaves_matching_and_urls_to_its_subclasses():
+    resource = Resource(name="base")
+    assert repr(resource) == "<Resource 'base' >"
+    with pytest.raises(NotImplementedError):
+        resource.match("/")
+    with pytest.raises(NotImplementedError):
+        resource.url_for()
