@@ -318,9 +318,42 @@ def test_a_variable_right_under_the_root_is_found():
     router = UrlDispatcher()
     router.add_get("/{page}", handler)
     router.add_get("/about", other)
+    router.add_get("/TeX", other)
     assert dict(resolve(router, "GET", "/home")) == {"page": "home"}
     assert resolve(router, "GET", "/about").handler is other
+    assert resolve(router, "GET", "/TeX").handler is other
     assert resolve(router, "GET", "/a/b").http_exception.status == 404
+
+
+def test_a_longer_literal_prefix_wins_over_a_route_registered_earlier():
+    router = UrlDispatcher()
+    router.add_get("/{section}/{name}", handler)
+    router.add_get("/users/{name}", other)
+    router.add_get("/users/{name}/posts", other)
+    assert resolve(router, "GET", "/users/bob").handler is other
+    assert dict(resolve(router, "GET", "/users/bob/posts")) == {"name": "bob"}
+    assert resolve(router, "GET", "/pages/bob").handler is handler
+
+
+def test_a_literal_path_builds_its_url_as_registered_as_aiohttp_does():
+    router = UrlDispatcher()
+    router.add_get("/a b", handler, name="spaced")
+    router.add_get("/café", handler, name="cafe")
+    assert str(router["spaced"].url_for()) == "/a b"
+    assert str(router["cafe"].url_for()) == "/café"
+    assert repr(router["cafe"]) == "<PlainResource 'cafe' /café>"
+    assert repr(router.add_get("/x", handler).resource) == "<PlainResource /x>"
+
+
+def test_registering_returns_what_was_registered(public):
+    router = UrlDispatcher()
+    view = router.add_view("/v", handler)
+    assert (view.method, view.resource.canonical) == ("*", "/v")
+    static = router.add_static("/s", public)
+    assert static.canonical == "/s" and static is router.resources()[-1]
+    added = router.add_routes([web.get("/g", handler), web.post("/p", other)])
+    # as in aiohttp, a web.get() registers HEAD too but returns its GET route
+    assert [(r.method, r.resource.canonical) for r in added] == [("GET", "/g"), ("POST", "/p")]
 
 
 def test_only_the_last_resource_is_shared_by_a_second_method_on_its_path():
@@ -419,3 +452,21 @@ def test_a_bare_resource_leaves_matching_and_urls_to_its_subclasses():
         resource.match("/")
     with pytest.raises(NotImplementedError):
         resource.url_for()
+
+
+async def test_a_static_prefix_ending_in_a_capital_letter_serves_only_below_it(public):
+    app = web.Application()
+    app.router.add_static("/X/", public, name="x")
+    assert str(app.router["x"].url_for(filename="index.html")) == "/X/index.html"
+    async with await sketch.serve(app) as server:
+        raw = await exchange(
+            server.port,
+            b"GET /X/index.html HTTP/1.1\r\nHost: x\r\n\r\n",
+            b"GET /index.html HTTP/1.1\r\nHost: x\r\n\r\n",
+            until_closed=False,
+            expect=2,
+        )
+    assert [(r.status, r.body) for r in parse_responses(raw)] == [
+        (200, b"<h1>hi</h1>"),
+        (404, b"404: Not Found"),
+    ]
