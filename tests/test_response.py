@@ -386,9 +386,55 @@ def test_a_body_may_be_bytes_like_or_str_and_text_may_be_set_later():
     assert latin.body == b"\xe8"
 
 
-async def test_an_empty_response_says_its_length_is_0():
+async def test_an_empty_response_says_its_length_is_0_and_sends_nothing_after_its_head():
     written, _ = await answer(web.Response())
-    assert b"\r\nContent-Length: 0\r\n" in written
+    assert b"\r\nContent-Length: 0\r\n" in written and written.endswith(b"\r\n\r\n")
+
+    async def prepared(request):
+        response = web.Response()
+        await response.prepare(request)
+        await response.write_eof()
+        return response
+
+    written, _ = await answer(prepared)
+    assert b"\r\nContent-Length: 0\r\n" in written and written.endswith(b"\r\n\r\n")
+
+
+async def test_a_response_counts_the_body_bytes_it_sent():
+    response = web.Response(text="hello")
+    await answer(response)
+    assert response.body_length == 5
+    response = web.Response(text="hello")
+    await answer(response, HEAD)
+    assert response.body_length == 0
+
+
+async def test_a_response_the_handler_prepared_keeps_its_head_until_its_body_goes():
+    seen = {}
+
+    async def prepared(request):
+        response = web.Response(text="whole")
+        await response.prepare(request)
+        seen["after_prepare"] = bytes(request._protocol._transport.written)
+        return response
+
+    written, _ = await answer(prepared)
+    assert seen["after_prepare"] == b""
+    assert parse_responses(written)[0].body == b"whole"
+
+
+async def test_a_response_with_chunked_encoding_enabled_is_still_framed_once():
+    response = web.Response(text="hello")
+    response.enable_chunked_encoding()
+    written, _ = await answer(response)
+    [parsed] = parse_responses(written)
+    assert parsed.body == b"hello"
+    assert (parsed.header("Content-Length") is None) != (parsed.header("Transfer-Encoding") is None)
+
+
+def test_a_status_given_as_text_is_a_number_as_in_aiohttp():
+    assert web.Response(status="404").status == 404  # type: ignore[arg-type]
+    assert web.json_response([]).status == 200
 
 
 async def test_a_response_the_handler_prepared_itself_sends_its_body_at_write_eof():
