@@ -67,6 +67,9 @@ def test_content_type_parsing_splits_parameters():
 def test_a_header_value_that_is_not_a_str_is_written_as_text():
     head = serialize_head(HttpVersion11, 200, "OK", [("X-Count", 3)])  # type: ignore[list-item]
     assert head == b"HTTP/1.1 200 OK\r\nX-Count: 3\r\n\r\n"
+    fields = [("X-Count", 3), ("X-Name", "a")]
+    head = serialize_head(HttpVersion11, 200, "OK", fields)  # type: ignore[arg-type]
+    assert head == b"HTTP/1.1 200 OK\r\nX-Count: 3\r\nX-Name: a\r\n\r\n"
 
 
 def test_a_header_injection_error_names_the_field_and_the_character():
