@@ -340,6 +340,10 @@ async def test_http_11_says_close_only_when_closing_and_http_10_only_when_keepin
     own = web.Response(text="x", headers={"Connection": "upgrade"})
     written, _ = await answer(own)
     assert parse_responses(written)[0].header("Connection") == "upgrade"
+    own = web.Response(text="x", headers={"Connection": "upgrade"})
+    own.force_close()  # the handler's own Connection header is kept even when closing
+    written, _ = await answer(own)
+    assert parse_responses(written)[0].header("Connection") == "upgrade"
 
 
 async def test_an_http_10_stream_is_not_chunked_even_after_a_write():
