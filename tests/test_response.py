@@ -129,6 +129,10 @@ async def test_writing_before_prepare_or_after_eof_says_what_to_do():
             await response.write(b"x")
         except RuntimeError as exc:
             errors.append(str(exc))
+        try:
+            await response.write_eof()
+        except RuntimeError as exc:
+            errors.append(str(exc))
         await response.prepare(request)
         await response.write_eof()
         try:
@@ -140,6 +144,7 @@ async def test_writing_before_prepare_or_after_eof_says_what_to_do():
     await answer(misuse)
     assert errors == [
         "call `await response.prepare(request)` before write()",
+        "call `await response.prepare(request)` before write_eof()",
         "cannot write() after write_eof()",
     ]
 

@@ -250,7 +250,7 @@ async def read_response(reader: asyncio.StreamReader) -> bytes:
     return head + await reader.read()
 
 
-async def test_a_stream_waits_in_write_while_the_client_reads_slower():
+async def test_a_stream_waits_in_write_while_the_client_reads_slower(caplog):
     written = []
 
     async def stream(request):
@@ -273,11 +273,13 @@ async def test_a_stream_waits_in_write_while_the_client_reads_slower():
         raw = await read_response(reader)
         writer.close()
     assert stalled_at < CHUNKS, "write() went on while the client read nothing"
+    assert len(written) == CHUNKS  # and then went on to the end
+    assert [r for r in caplog.records if r.levelno >= logging.WARNING] == []
     assert buffered < 1 << 20
     assert raw.endswith(b"\r\n\r\n" + CHUNK * CHUNKS)
 
 
-async def test_write_eof_waits_until_the_client_has_taken_its_bytes():
+async def test_write_eof_waits_until_the_client_has_taken_its_bytes(caplog):
     returned = asyncio.Event()
 
     async def stream(request):
@@ -296,4 +298,6 @@ async def test_write_eof_waits_until_the_client_has_taken_its_bytes():
         raw = await read_response(reader)
         writer.close()
     assert waited, "write_eof() returned while its bytes were still buffered"
+    assert returned.is_set()  # once they were taken
+    assert [r for r in caplog.records if r.levelno >= logging.WARNING] == []
     assert raw.endswith(b"\r\n\r\n" + CHUNK * CHUNKS)
