@@ -375,6 +375,8 @@ def test_text_is_encoded_in_the_charset_of_a_content_type_header():
     response = web.Response(text="é", headers={"Content-Type": "text/plain; charset=latin-1"})
     assert response.body == b"\xe9" and response.text == "é"
     assert web.Response(text="é", charset="latin-1").body == b"\xe9"
+    untold = web.Response(text="é", headers={"Content-Type": "text/html"})  # no charset: UTF-8
+    assert untold.body == "é".encode() and untold.headers["Content-Type"] == "text/html"
     assert web.Response(text="x", content_type="text/csv").content_type == "text/csv"
 
 
