@@ -445,10 +445,17 @@ async def test_a_response_the_handler_prepared_keeps_its_head_until_its_body_goe
     assert parse_responses(written)[0].body == b"whole"
 
 
-async def test_a_response_with_chunked_encoding_enabled_is_still_framed_once():
-    response = web.Response(text="hello")
-    response.enable_chunked_encoding()
-    written, _ = await answer(response)
+@pytest.mark.parametrize("prepared_by_handler", [False, True])
+async def test_a_response_with_chunked_encoding_enabled_is_still_framed_once(prepared_by_handler):
+    async def chunked(request):
+        response = web.Response(text="hello")
+        response.enable_chunked_encoding()
+        if prepared_by_handler:
+            await response.prepare(request)
+            await response.write_eof()
+        return response
+
+    written, _ = await answer(chunked)
     [parsed] = parse_responses(written)
     assert parsed.body == b"hello"
     assert (parsed.header("Content-Length") is None) != (parsed.header("Transfer-Encoding") is None)
