@@ -130,8 +130,10 @@ class StreamResponse(MutableMapping[Any, Any]):
     def content_length(self, value: int | None) -> None:
         if value is None:
             self._headers.pop(CONTENT_LENGTH, None)
-        else:
-            self._headers[CONTENT_LENGTH] = str(int(value))
+            return
+        if self._chunked:  # RFC 9112 6.3: a length under chunked framing desyncs the client
+            raise RuntimeError("a response cannot be both chunked and of known length")
+        self._headers[CONTENT_LENGTH] = str(int(value))
 
     # --- cookies (cookies.py) ----------------------------------------------------
 
@@ -254,7 +256,10 @@ class StreamResponse(MutableMapping[Any, Any]):
                 self._chunked = True  # RFC 9112 7.1: length unknown -> chunked
                 headers[TRANSFER_ENCODING] = "chunked"
             else:
-                self._keep_alive = False  # RFC 9112 6.3: HTTP/1.0 body ends at close
+                # RFC 9112 6.3: an HTTP/1.0 body ends at close. Chunked is HTTP/1.1's
+                # (7.1): a 1.0 client would read the chunk lines as the body.
+                self._chunked = False
+                self._keep_alive = False
         if not self._empty_body and headers.get(CONTENT_LENGTH) != "0":
             headers.setdefault(CONTENT_TYPE, "application/octet-stream")
         headers.setdefault(DATE, http_date())
@@ -432,9 +437,16 @@ class Response(StreamResponse):
         return True
 
     async def write_eof(self, data: bytes = b"") -> None:
+        if data:
+            # Its Content-Length was fixed from the body at prepare(): more bytes would
+            # be read by a keep-alive client as the start of the next response.
+            raise RuntimeError(
+                "a Response sends its body whole: set response.body or response.text, "
+                "or use a StreamResponse to write it in pieces"
+            )
         if self._eof_sent:
             return
-        await super().write_eof((self._body or b"") + data)
+        await super().write_eof(self._body or b"")
 
 
 def json_response(

@@ -11,9 +11,11 @@ How this works:
   `.upper()` dropped, a string constant changed, a returned value replaced by None.
 - Rule 3: a test that fails, errors or times out *kills* the mutant. One that survives
   is either a missing test or an *equivalent* mutant (no test could tell it apart).
-  Equivalent mutants are listed in tests/equivalent_mutants.txt, keyed by file and the
-  line before and after (so they survive line shifts), each with its reason; they are
-  left out of the score.
+  Equivalent mutants are listed in tests/equivalent_mutants.txt, each with its reason;
+  they are left out of the score. An entry is keyed by the file, the function or class
+  the mutant is in, and the line before and after (so it survives line shifts), plus
+  `#n` when the same line and change occur more than once in that function: an entry
+  marks the one mutant it was written for, never an identical line elsewhere.
 - Rule 4: the score of a module is killed / (mutants - equivalent). The report, with
   every survivor as a diff, goes to build/mutation.txt.
 
@@ -66,6 +68,8 @@ _FIRST = {
     "sketch/reader.py": ["tests/test_protocol.py", "tests/test_limits.py", "tests/test_hostile.py"],
     "sketch/middleware.py": ["tests/test_app.py"],
     "sketch/response.py": ["tests/test_protocol.py"],
+    "sketch/http.py": ["tests/test_response.py", "tests/test_protocol.py"],
+    "sketch/routing.py": ["tests/test_app.py"],
 }
 COPY_IGNORE = shutil.ignore_patterns(
     ".git", ".venv", "build", "__pycache__", ".pytest_cache", ".hypothesis", ".ruff_cache", "*.pyc"
@@ -102,6 +106,7 @@ _SPELLED = {
 class Mutant:
     path: str  # relative to the repository, e.g. sketch/routing.py
     line: int
+    scope: str  # the function or class it is in, e.g. Writer.lost; <module> at the top
     operator: str
     before: str  # the original source lines of the change, stripped
     after: str  # the same lines mutated, stripped
@@ -110,10 +115,16 @@ class Mutant:
     reason: str = ""  # why it is equivalent
     seconds: float = 0.0
     diff: str = field(default="", repr=False)
+    nth: int = 1  # 2 for the second mutant with the same scope, before and after, ...
 
     @property
-    def key(self) -> tuple[str, str, str]:
-        return (self.path, self.before, self.after)
+    def key(self) -> tuple[str, str, str, str, int]:
+        return (self.path, self.scope, self.before, self.after, self.nth)
+
+    @property
+    def where(self) -> str:
+        """The first line of its entry in the equivalents file."""
+        return f"{self.path}: {self.scope}" + (f" #{self.nth}" if self.nth > 1 else "")
 
 
 # --- finding mutants ----------------------------------------------------------------
@@ -174,6 +185,24 @@ def _annotation_nodes(tree: ast.Module) -> set[int]:
     return inside
 
 
+def _scopes(tree: ast.Module) -> dict[int, str]:
+    """The qualified name of the innermost function or class on each line."""
+    names: dict[int, str] = {}
+
+    def visit(node: ast.AST, prefix: str) -> None:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                name = prefix + child.name
+                for line in range(child.lineno, child.end_lineno + 1):  # type: ignore[operator]
+                    names[line] = name
+                visit(child, name + ".")
+            else:
+                visit(child, prefix)
+
+    visit(tree, "")
+    return names
+
+
 def _in_fstring(tree: ast.Module) -> set[int]:
     return {
         id(n) for node in ast.walk(tree) if isinstance(node, ast.JoinedStr) for n in ast.walk(node)
@@ -187,6 +216,7 @@ def find_mutants(path: str, source: str) -> list[Mutant]:
     skipped = _skipped_lines(tree)
     annotations = _annotation_nodes(tree)
     fstrings = _in_fstring(tree)
+    scopes = _scopes(tree)
     top_level = {id(node) for node in tree.body}
     # The words of an exception message are not behaviour; its type and status are.
     messages = {
@@ -287,6 +317,7 @@ def find_mutants(path: str, source: str) -> list[Mutant]:
             Mutant(
                 path=path,
                 line=first,
+                scope=scopes.get(first, "<module>"),
                 operator=operator,
                 before=" ".join(before.split()),
                 after=" ".join(after.split()),
@@ -302,15 +333,18 @@ def find_mutants(path: str, source: str) -> list[Mutant]:
                 ),
             )
         )
+    seen: dict[tuple[str, str, str, str, int], int] = {}
+    for m in mutants:  # number identical mutants in one scope in source order: #1, #2, ...
+        m.nth = seen[m.key] = seen.get(m.key, 0) + 1
     return mutants
 
 
 # --- equivalent mutants -------------------------------------------------------------
 
 
-def read_equivalents(path: Path) -> dict[tuple[str, str, str], str]:
-    """Blocks of `file`, `- before`, `+ after`, `why: reason`, separated by blank lines."""
-    known: dict[tuple[str, str, str], str] = {}
+def read_equivalents(path: Path) -> dict[tuple[str, str, str, str, int], str]:
+    """Blocks of `file: scope [#n]`, `- before`, `+ after`, `why: reason`, blank-separated."""
+    known: dict[tuple[str, str, str, str, int], str] = {}
     if not path.exists():
         return known
     for block in path.read_text(encoding="utf-8").split("\n\n"):
@@ -324,8 +358,14 @@ def read_equivalents(path: Path) -> dict[tuple[str, str, str], str]:
                 fields_[mark] = " ".join(rest.split())
         if not fields_["why:"]:
             raise SystemExit(f"{path}: an equivalent mutant needs a `why:` line:\n{block}")
-        module = lines[0].strip().removeprefix("key:").strip()
-        known[(module, fields_["-"], fields_["+"])] = fields_["why:"]
+        where = re.fullmatch(r"(?:key:\s*)?(\S+):\s*(\S+)(?:\s+#(\d+))?", lines[0].strip())
+        if where is None:
+            raise SystemExit(
+                f"{path}: an entry starts with `file: scope` (and `#n` for the n-th identical "
+                f"mutant in that scope), as build/mutation.txt prints it after `key:`:\n{block}"
+            )
+        module, scope, nth = where[1], where[2], int(where[3] or 1)
+        known[(module, scope, fields_["-"], fields_["+"], nth)] = fields_["why:"]
     return known
 
 
@@ -368,6 +408,17 @@ def fast_tests(copy: Path, module: str) -> list[str]:
     return sorted(files, key=lambda f: first.index(f) if f in first else len(first))
 
 
+def _first_tests(copy: Path, module: str) -> tuple[list[str], list[str]]:
+    """The fast tests in two runs: the module's own file, then the rest.
+
+    Most mutants die in their module's own tests; collecting every file first would cost
+    a kill seconds it does not need, so the rest runs only for a mutant that survived.
+    """
+    files = fast_tests(copy, module)
+    own = f"tests/test_{Path(module).stem}.py"
+    return ([own], files[1:]) if files[:1] == [own] else ([], files)
+
+
 def run(mutants: list[Mutant], jobs: int, timeout: float, progress) -> None:
     with tempfile.TemporaryDirectory(prefix="sketch-mutate-") as tmp:
         copies: queue.Queue[Path] = queue.Queue()
@@ -380,9 +431,12 @@ def run(mutants: list[Mutant], jobs: int, timeout: float, progress) -> None:
             original = target.read_text(encoding="utf-8")
             try:
                 target.write_text(mutant.source, encoding="utf-8")
-                mutant.status, mutant.seconds = _pytest(
-                    copy, fast_tests(copy, mutant.path), timeout
-                )
+                own, rest = _first_tests(copy, mutant.path)
+                mutant.status, mutant.seconds = "survived", 0.0
+                for tests in (own, rest):
+                    if tests and mutant.status == "survived":
+                        mutant.status, seconds = _pytest(copy, tests, timeout)
+                        mutant.seconds += seconds
             finally:
                 target.write_text(original, encoding="utf-8")
                 copies.put(copy)
@@ -417,10 +471,11 @@ def report(mutants: list[Mutant], modules: list[str], stale: list, command: str)
     for m in survivors:
         out += [f"{m.path}:{m.line}: {m.operator}", m.diff.rstrip("\n")]
         # Ready to paste into the equivalents file, with a `why:` line, if no test can tell.
-        out += [f"key: {m.path}", f"- {m.before}", f"+ {m.after}", ""]
+        out += [f"key: {m.where}", f"- {m.before}", f"+ {m.after}", ""]
     if stale:
         out += ["entries in the equivalents file that match no mutant any more:", ""]
-        out += [f"  {path}: - {before}  + {after}" for path, before, after in stale]
+        out += [f"  {path}: {scope} #{nth}: - {before}  + {after}"
+                for path, scope, before, after, nth in stale]  # fmt: skip
         out.append("")
     equivalent = [m for m in mutants if m.status == "equivalent"]
     out += [f"equivalent mutants (not counted): {len(equivalent)}", ""]

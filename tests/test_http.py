@@ -3,20 +3,27 @@
 from __future__ import annotations
 
 import re
+from types import SimpleNamespace
 
 import pytest
+from multidict import CIMultiDict
 
+from sketch import http
 from sketch.http import (
     SERVER_SOFTWARE,
     HeaderInjectionError,
     HttpVersion10,
     HttpVersion11,
     bare_response,
+    format_http_date,
     http_date,
+    must_have_empty_body,
     parse_content_type,
     reason_for,
     serialize_head,
 )
+
+RFC_EXAMPLE = 784111777  # the instant of RFC 9110 5.6.7's example date
 
 
 def test_the_head_is_a_status_line_and_fields_each_ending_in_crlf_then_a_blank_line():
@@ -61,6 +68,9 @@ def test_content_type_parsing_splits_parameters():
 def test_a_header_value_that_is_not_a_str_is_written_as_text():
     head = serialize_head(HttpVersion11, 200, "OK", [("X-Count", 3)])  # type: ignore[list-item]
     assert head == b"HTTP/1.1 200 OK\r\nX-Count: 3\r\n\r\n"
+    fields = [("X-Count", 3), ("X-Name", "a")]
+    head = serialize_head(HttpVersion11, 200, "OK", fields)  # type: ignore[arg-type]
+    assert head == b"HTTP/1.1 200 OK\r\nX-Count: 3\r\nX-Name: a\r\n\r\n"
 
 
 def test_a_header_injection_error_names_the_field_and_the_character():
@@ -82,3 +92,68 @@ def test_the_server_header_names_sketch_and_its_version():
     head = bare_response(400, "400: Bad Request").partition(b"\r\n\r\n")[0]
     assert b"\r\nServer: sketch/0.1\r\n" in head
     assert b"\r\nContent-Type: text/plain; charset=utf-8\r\n" in head
+
+
+def test_a_date_is_formatted_as_in_the_rfc_example():
+    assert format_http_date(RFC_EXAMPLE) == "Sun, 06 Nov 1994 08:49:37 GMT"
+
+
+def test_the_date_is_formatted_once_per_second(monkeypatch):
+    clock = [RFC_EXAMPLE + 0.1]
+    formatted = []
+
+    def counting(timestamp):
+        formatted.append(timestamp)
+        return format_http_date(timestamp)
+
+    monkeypatch.setattr(http, "time", SimpleNamespace(time=lambda: clock[0]))
+    monkeypatch.setattr(http, "format_http_date", counting)
+    assert http_date() == "Sun, 06 Nov 1994 08:49:37 GMT"
+    clock[0] += 0.8  # the same second: the cached text
+    assert http_date() == "Sun, 06 Nov 1994 08:49:37 GMT"
+    clock[0] += 0.2  # the next second
+    assert http_date() == "Sun, 06 Nov 1994 08:49:38 GMT"
+    assert formatted == [RFC_EXAMPLE, RFC_EXAMPLE + 1]
+
+
+@pytest.mark.parametrize(
+    ("method", "status", "empty"),
+    [
+        ("HEAD", 200, True),
+        ("GET", 100, True),
+        ("GET", 199, True),
+        ("GET", 200, False),
+        ("GET", 203, False),
+        ("GET", 204, True),
+        ("GET", 205, False),
+        ("GET", 303, False),
+        ("GET", 304, True),
+        ("POST", 305, False),
+    ],
+)
+def test_head_1xx_204_and_304_and_only_they_have_an_empty_body(method, status, empty):
+    assert must_have_empty_body(method, status) is empty
+
+
+def test_content_type_parameters_may_have_spaces_around_the_semicolon():
+    # RFC 9110 8.3.1: media-type = type "/" subtype *( OWS ";" OWS parameter )
+    value = 'multipart/form-data ; boundary="X-b-X" ; charset=utf-8'
+    assert parse_content_type(value) == (
+        "multipart/form-data",
+        {"boundary": "X-b-X", "charset": "utf-8"},
+    )
+    assert parse_content_type("") == ("application/octet-stream", {})
+
+
+def test_a_bare_response_is_dated():
+    head = bare_response(400, "400: Bad Request").partition(b"\r\n\r\n")[0]
+    assert re.search(rb"\r\nDate: [A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} [\d:]{8} GMT\r\n", head)
+
+
+def test_a_header_injection_error_names_the_field_when_the_headers_are_a_multidicts_items():
+    # What a response hands serialize_head: its headers' items view, read twice when
+    # a field is bad (once to build the head, once to name the field).
+    fields = CIMultiDict([("X-Fine", "a"), ("X-Echo", "a\r\nb")])
+    with pytest.raises(HeaderInjectionError) as refused:
+        serialize_head(HttpVersion11, 200, "OK", fields.items())
+    assert str(refused.value) == "'\\r' in X-Echo: 'a\\r\\nb'"

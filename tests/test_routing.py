@@ -11,7 +11,7 @@ import sketch
 from sketch import web
 from sketch.http import HttpVersion11
 from sketch.request import Request
-from sketch.routing import MatchInfoError, UrlDispatcher
+from sketch.routing import MatchInfoError, Resource, UrlDispatcher
 
 from .conftest import exchange, parse_responses
 
@@ -273,3 +273,228 @@ async def test_add_static_reads_files_in_the_chunk_size_given(public):
         async with httpx.AsyncClient(base_url=str(server.url)) as client:
             response = await client.get("/static/css/site.css")
     assert response.content == (public / "css" / "site.css").read_bytes()
+
+
+def test_a_slash_or_a_percent_escaped_in_a_variable_is_captured_decoded():
+    router = UrlDispatcher()
+    router.add_get("/files/{name}", handler)
+    assert dict(resolve(router, "GET", "/files/a%2Fb")) == {"name": "a/b"}
+    assert dict(resolve(router, "GET", "/files/a%252F")) == {"name": "a%2F"}
+    assert dict(resolve(router, "GET", "/files/a%25b")) == {"name": "a%b"}
+
+
+def test_a_star_routes_every_method_and_any_token_of_letters_is_a_method():
+    router = UrlDispatcher()
+    router.add_route("*", "/any", handler)
+    router.add_route("PURGE", "/purge", other)
+    assert resolve(router, "PROPFIND", "/any").handler is handler
+    assert resolve(router, "PURGE", "/purge").handler is other
+    assert resolve(router, "GET", "/purge").http_exception.headers["Allow"] == "PURGE"
+
+
+@pytest.mark.parametrize("method", ["", "GE T", "GET\r\n", "G1"])
+def test_a_method_that_is_not_a_word_is_refused_when_defined(method):
+    with pytest.raises(ValueError, match="bad HTTP method"):
+        UrlDispatcher().add_route(method, "/x", handler)
+
+
+@pytest.mark.parametrize("method", ["HEAD", "POST", "PUT", "PATCH", "DELETE"])
+def test_each_method_shortcut_routes_its_method_only(method):
+    router = UrlDispatcher()
+    route = getattr(router, f"add_{method.lower()}")("/x", handler)
+    assert route.method == method
+    assert resolve(router, method, "/x").handler is handler
+    assert resolve(router, "OPTIONS", "/x").http_exception.headers["Allow"] == method
+
+
+def test_a_route_added_after_a_star_route_on_the_same_path_is_refused():
+    router = UrlDispatcher()
+    router.add_view("/x", handler)
+    with pytest.raises(RuntimeError, match=r"'/x' is already routed to <Route \* /x -> handler>"):
+        router.add_post("/x", other)
+
+
+def test_a_route_knows_its_name_and_builds_its_url():
+    router = UrlDispatcher()
+    route = router.add_get("/users/{name}", handler, name="user")
+    assert route.name == "user"
+    assert route.resource is router["user"]
+    assert str(route.url_for(name="ann")) == "/users/ann"
+    assert repr(route) == "<Route GET /users/{name} -> handler>"
+
+
+def test_a_duplicate_name_error_shows_the_resource_that_has_it():
+    router = UrlDispatcher()
+    router.add_get("/a/{x}", handler, name="a")
+    with pytest.raises(ValueError, match=r"already used by <DynamicResource 'a' /a/\{x\}>"):
+        router.add_get("/b", handler, name="a")
+
+
+@pytest.mark.parametrize("name", ["a.b", "a:b", "a-b", "users.by-id:v2"])
+def test_route_names_may_join_identifiers_with_dots_colons_and_dashes(name):
+    router = UrlDispatcher()
+    router.add_get("/a", handler, name=name)
+    assert name in router
+
+
+def test_an_unbalanced_closing_brace_is_refused_too():
+    with pytest.raises(ValueError, match="unbalanced braces"):
+        UrlDispatcher().add_get("/a/b}", handler)
+
+
+def test_a_variable_right_under_the_root_is_found():
+    router = UrlDispatcher()
+    router.add_get("/{page}", handler)
+    router.add_get("/about", other)
+    router.add_get("/TeX", other)
+    assert dict(resolve(router, "GET", "/home")) == {"page": "home"}
+    assert resolve(router, "GET", "/about").handler is other
+    assert resolve(router, "GET", "/TeX").handler is other
+    assert resolve(router, "GET", "/a/b").http_exception.status == 404
+
+
+def test_a_longer_literal_prefix_wins_over_a_route_registered_earlier():
+    router = UrlDispatcher()
+    router.add_get("/{section}/{name}", handler)
+    router.add_get("/users/{name}", other)
+    router.add_get("/users/{name}/posts", other)
+    assert resolve(router, "GET", "/users/bob").handler is other
+    assert dict(resolve(router, "GET", "/users/bob/posts")) == {"name": "bob"}
+    assert resolve(router, "GET", "/pages/bob").handler is handler
+
+
+def test_a_literal_path_builds_its_url_as_registered_as_aiohttp_does():
+    router = UrlDispatcher()
+    router.add_get("/a b", handler, name="spaced")
+    router.add_get("/café", handler, name="cafe")
+    assert str(router["spaced"].url_for()) == "/a b"
+    assert str(router["cafe"].url_for()) == "/café"
+    assert repr(router["cafe"]) == "<PlainResource 'cafe' /café>"
+    assert repr(router.add_get("/x", handler).resource) == "<PlainResource /x>"
+
+
+def test_registering_returns_what_was_registered(public):
+    router = UrlDispatcher()
+    view = router.add_view("/v", handler)
+    assert (view.method, view.resource.canonical) == ("*", "/v")
+    static = router.add_static("/s", public)
+    assert static.canonical == "/s" and static is router.resources()[-1]
+    added = router.add_routes([web.get("/g", handler), web.post("/p", other)])
+    # as in aiohttp, a web.get() registers HEAD too but returns its GET route
+    assert [(r.method, r.resource.canonical) for r in added] == [("GET", "/g"), ("POST", "/p")]
+
+
+def test_only_the_last_resource_is_shared_by_a_second_method_on_its_path():
+    router = UrlDispatcher()
+    router.add_get("/a", handler)
+    router.add_post("/a", handler)  # the last resource: shared
+    router.add_get("/b", handler)
+    router.add_put("/a", other)  # not the last: a resource of its own, as in aiohttp
+    assert [r.canonical for r in router.resources()] == ["/a", "/b", "/a"]
+    assert resolve(router, "PUT", "/a").handler is other
+    miss = resolve(router, "PATCH", "/a")
+    assert miss.http_exception.headers["Allow"] == "GET,HEAD,POST,PUT"
+
+
+def test_the_router_lists_its_names_resources_and_routes():
+    router = UrlDispatcher()
+    a = router.add_get("/a", handler, name="a")
+    router.add_post("/b", other)
+    c = router.add_put("/c", other, name="c")
+    assert list(router) == ["a", "c"] and len(router) == 2
+    assert "b" not in router
+    assert router.named_resources() == {"a": a.resource, "c": c.resource}
+    assert [r.canonical for r in router.resources()] == ["/a", "/b", "/c"]
+    assert [(r.method, r.resource.canonical) for r in router.routes()] == [
+        ("HEAD", "/a"),
+        ("GET", "/a"),
+        ("POST", "/b"),
+        ("PUT", "/c"),
+    ]
+
+
+def test_an_unknown_name_lists_the_known_ones_or_says_none():
+    router = UrlDispatcher()
+    with pytest.raises(KeyError, match=r"no route named 'x' \(named routes: none\)"):
+        router["x"]
+    router.add_get("/a", handler, name="a")
+    router.add_get("/b", handler, name="b")
+    with pytest.raises(KeyError, match=r"\(named routes: 'a', 'b'\)"):
+        router["x"]
+
+
+async def test_a_match_carries_its_route_and_a_miss_raises_its_exception():
+    router = UrlDispatcher()
+    route = router.add_get("/a/{x}", handler)
+    match = resolve(router, "GET", "/a/1")
+    assert match.route is route and match.http_exception is None
+    assert repr(match) == "<MatchInfo {'x': '1'}: <Route GET /a/{x} -> handler>>"
+    miss = resolve(router, "GET", "/nope")
+    assert miss.route is None and repr(miss) == "<MatchInfoError 404: Not Found>"
+    assert miss.handler.__name__ == "raise HTTPNotFound"
+    with pytest.raises(web.HTTPNotFound):
+        await miss.handler(request_for("GET", "/nope"))
+
+
+def test_resolve_shows_each_resource_it_tries_in_order():
+    router = UrlDispatcher()
+    router.add_get("/users/{name}", handler)
+    router.add_post("/users/me", other)
+    router.add_get("/", other)
+    tried = []
+
+    def on_try(resource, match, methods):
+        tried.append((resource.canonical, match is not None, sorted(methods)))
+
+    miss = router.resolve(request_for("GET", "/users/me"), on_try)
+    assert miss.handler is handler
+    assert tried == [("/users/me", False, ["POST"]), ("/users/{name}", True, [])]
+
+
+def test_static_url_for_and_a_prefix_that_must_start_with_a_slash(public):
+    router = UrlDispatcher()
+    router.add_static("/static/", public, name="static")
+    assert str(router["static"].url_for(filename="css/a b.css")) == "/static/css/a%20b.css"
+    with pytest.raises(ValueError, match="static prefix must start with '/'"):
+        router.add_static("static", public)
+
+
+async def test_static_at_the_root_from_a_relative_or_home_directory(public, monkeypatch):
+    monkeypatch.chdir(public.parent)
+    monkeypatch.setenv("HOME", str(public.parent))
+    for directory in ("public", "~/public"):
+        app = web.Application()
+        app.router.add_static("/", directory)
+        async with await sketch.serve(app) as server:
+            raw = await exchange(
+                server.port, b"GET /css/site.css HTTP/1.1\r\nHost: x\r\n\r\n", until_closed=False
+            )
+        [response] = parse_responses(raw)
+        assert (response.status, response.body) == (200, b"body { color: red }")
+
+
+def test_a_bare_resource_leaves_matching_and_urls_to_its_subclasses():
+    resource = Resource(name="base")
+    assert repr(resource) == "<Resource 'base' >"
+    with pytest.raises(NotImplementedError):
+        resource.match("/")
+    with pytest.raises(NotImplementedError):
+        resource.url_for()
+
+
+async def test_a_static_prefix_ending_in_a_capital_letter_serves_only_below_it(public):
+    app = web.Application()
+    app.router.add_static("/X/", public, name="x")
+    assert str(app.router["x"].url_for(filename="index.html")) == "/X/index.html"
+    async with await sketch.serve(app) as server:
+        raw = await exchange(
+            server.port,
+            b"GET /X/index.html HTTP/1.1\r\nHost: x\r\n\r\n",
+            b"GET /index.html HTTP/1.1\r\nHost: x\r\n\r\n",
+            until_closed=False,
+            expect=2,
+        )
+    assert [(r.status, r.body) for r in parse_responses(raw)] == [
+        (200, b"<h1>hi</h1>"),
+        (404, b"404: Not Found"),
+    ]

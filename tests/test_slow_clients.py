@@ -233,3 +233,71 @@ async def test_a_connection_past_max_connections_gets_503_and_the_others_go_on()
     assert b"more than 2 connections are open" in response.body
     assert response.header("Connection") == "close"
     assert (served.status, later.status) == (200, 200)
+
+
+CHUNK = b"x" * 65536
+CHUNKS = 256  # 16 MiB: more than the kernel buffers on both ends of a loopback socket
+
+
+async def streaming_app(handler) -> sketch.RunningServer:
+    app = web.Application()
+    app.router.add_get("/", handler)
+    return await sketch.serve(app)
+
+
+async def read_response(reader: asyncio.StreamReader) -> bytes:
+    head = await reader.readuntil(b"\r\n\r\n")
+    return head + await reader.read()
+
+
+async def test_a_stream_waits_in_write_while_the_client_reads_slower(caplog):
+    written = []
+
+    async def stream(request):
+        response = web.StreamResponse()
+        response.content_length = len(CHUNK) * CHUNKS
+        response.force_close()
+        await response.prepare(request)
+        for _ in range(CHUNKS):
+            await response.write(CHUNK)
+            written.append(len(CHUNK))
+        return response
+
+    async with await streaming_app(stream) as server:
+        reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+        writer.write(GOOD)
+        await asyncio.sleep(0.5)  # the client reads nothing meanwhile
+        [connection] = server.runner.server.connections
+        buffered = connection._transport.get_write_buffer_size()
+        stalled_at = len(written)
+        raw = await read_response(reader)
+        writer.close()
+    assert stalled_at < CHUNKS, "write() went on while the client read nothing"
+    assert len(written) == CHUNKS  # and then went on to the end
+    assert [r for r in caplog.records if r.levelno >= logging.WARNING] == []
+    assert buffered < 1 << 20
+    assert raw.endswith(b"\r\n\r\n" + CHUNK * CHUNKS)
+
+
+async def test_write_eof_waits_until_the_client_has_taken_its_bytes(caplog):
+    returned = asyncio.Event()
+
+    async def stream(request):
+        response = web.StreamResponse()
+        response.force_close()
+        await response.prepare(request)
+        await response.write_eof(CHUNK * CHUNKS)
+        returned.set()
+        return response
+
+    async with await streaming_app(stream) as server:
+        reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+        writer.write(b"GET / HTTP/1.0\r\n\r\n")
+        await asyncio.sleep(0.5)  # the client reads nothing meanwhile
+        waited = not returned.is_set()
+        raw = await read_response(reader)
+        writer.close()
+    assert waited, "write_eof() returned while its bytes were still buffered"
+    assert returned.is_set()  # once they were taken
+    assert [r for r in caplog.records if r.levelno >= logging.WARNING] == []
+    assert raw.endswith(b"\r\n\r\n" + CHUNK * CHUNKS)
