@@ -65,6 +65,19 @@ def test_a_deleted_cookie_set_again_loses_its_expiry():
     assert response.cookies["c"].OutputString() == "c=back; Path=/"
 
 
+def test_deleting_a_cookie_drops_the_attributes_it_was_set_with_as_aiohttp_does():
+    from aiohttp import web as aiohttp_web
+
+    said = []
+    for framework in (web, aiohttp_web):
+        response = framework.Response()
+        response.set_cookie("s", "v", secure=True, httponly=True, samesite="Strict")
+        response.del_cookie("s")
+        said.append(response.cookies["s"].OutputString())
+    assert said[0] == said[1]
+    assert "HttpOnly" not in said[0] and "Secure" not in said[0]
+
+
 def cookie_app() -> web.Application:
     async def echo(request):
         return web.json_response(dict(request.cookies))

@@ -195,6 +195,8 @@ def test_a_response_stores_state_under_keys_and_stays_truthy():
     assert list(response) == [TIMING]
     with pytest.raises(KeyError):
         web.Response()["missing"]
+    with pytest.raises(KeyError):  # as a dict: nothing stored yet is still a KeyError
+        del web.Response()["missing"]
     assert repr(TIMING) == "<ResponseKey 'timing'>"
 
 
@@ -513,6 +515,24 @@ async def test_write_eof_never_sends_more_than_a_response_declared():
 
     written, _ = await answer(prepared)
     assert written.endswith(b"\r\n\r\nwhole")
+
+
+async def test_write_eof_with_data_on_a_whole_response_is_an_error_that_names_the_fix():
+    said = []
+
+    async def prepared(request):
+        response = web.Response(text="whole")
+        await response.prepare(request)
+        try:
+            await response.write_eof(b"!")
+        except RuntimeError as exc:  # aiohttp refuses it too (an assertion there)
+            said.append(str(exc))
+        await response.write_eof()
+        return response
+
+    written, _ = await answer(prepared)
+    assert written.endswith(b"\r\n\r\nwhole")
+    assert len(said) == 1 and "StreamResponse" in said[0]
 
 
 def test_json_response_takes_data_or_text_or_body_but_only_one():
