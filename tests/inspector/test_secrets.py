@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 
-from rich.console import Console
-
 import sketch
 from inspector import cli
 from inspector.model import Model
@@ -15,6 +13,8 @@ from inspector.secrets import Masker, mask_header, mask_query
 from inspector.views import ByteRuler, RequestTree
 from sketch import events as ev
 from sketch import web
+
+from .test_views import render as render_at
 
 REQUEST = (
     b"GET /me?token=s3cret&page=2 HTTP/1.1\r\n"
@@ -27,10 +27,7 @@ SECRETS = ("s3cret", "abc123", "Bearer xyz", "sid=42")
 
 
 def render(view: object, width: int = 100) -> str:
-    console = Console(color_system=None, width=width, file=None)
-    with console.capture() as capture:
-        console.print(view)
-    return capture.get()
+    return render_at(view, width)
 
 
 async def traced_request(subscriber) -> None:

@@ -6,14 +6,14 @@ from __future__ import annotations
 import asyncio
 import sys
 
-from rich.console import Console
-
 import sketch
 from inspector.model import Model, RequestTrace
 from inspector.tree import RequestTree
 from sketch import events as ev
 from sketch import web
 from tests.conftest import exchange, parse_responses
+
+from .test_views import render
 
 EAGER = sys.version_info >= (3, 12)  # handler Tasks start at once (protocol._start_task)
 
@@ -25,9 +25,7 @@ def traced(app: web.Application) -> Model:
 
 
 def drawn(trace: RequestTrace) -> str:
-    console = Console(width=120, record=True)
-    console.print(RequestTree(trace))
-    return console.export_text()
+    return render(RequestTree(trace), width=120)
 
 
 def waits(trace: RequestTrace, cls: type) -> list:
