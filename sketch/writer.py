@@ -112,12 +112,14 @@ class Writer:
             self.transport.write(held[0] if len(held) == 1 else b"".join(held))
             if self._tracer.on:
                 now = perf_counter()
+                # 0 when tracing began while these were held: when is not known.
+                waited = now - self._held_at if self._held_at else 0.0
                 self._tracer.emit(
-                    AnswersFlushed(now, self._conn, 0, len(held), self._held_bytes,
-                                   now - self._held_at)
-                )  # fmt: skip
+                    AnswersFlushed(now, self._conn, 0, len(held), self._held_bytes, waited)
+                )
         held.clear()
         self._held_bytes = 0
+        self._held_at = 0.0
 
     # --- flow control (Rule 4) ----------------------------------------------
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 
 import pytest
 
@@ -218,3 +219,22 @@ async def test_drain_does_not_wait_once_the_connection_is_lost():
     writer.pause()
     writer.lost(ConnectionResetError())
     await asyncio.wait_for(writer.drain(), 1)
+
+
+async def test_a_flush_reports_how_long_its_answers_were_held_when_traced():
+    from sketch.events import AnswersFlushed, Tracer
+
+    tracer, events = Tracer(), []
+    writer = Writer(Recorder(), Batch(asyncio.get_running_loop()), tracer, conn=7)
+    writer.write_soon(HEAD)  # held before anyone listened: when is not known
+    tracer.subscribe(events.append)
+    writer.flush()
+    writer.write_soon(HEAD)
+    writer.write_soon(OTHER)
+    time.sleep(0.01)  # the loop does not turn: the batch has not flushed them yet
+    writer.flush()
+    first, second = events
+    assert isinstance(first, AnswersFlushed) and (first.conn, first.req) == (7, 0)
+    assert (first.answers, first.size, first.held) == (1, len(HEAD), 0.0)
+    assert (second.answers, second.size) == (2, len(HEAD) + len(OTHER))
+    assert 0.01 <= second.held < 1.0
