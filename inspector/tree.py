@@ -219,7 +219,7 @@ def _dispatcher_branch(trace: RequestTrace, tree: Tree, detail: int) -> None:
 def _wait_line(event: ev.Event, started: float) -> str:
     at = f"+{_ms(event.t - started)}  "
     if isinstance(event, ev.HandlerWaited):
-        return at + "the handler awaited: its Task went back to the loop, which resumes it"
+        return at + "the handler awaited: its Task waits on the loop"
     if isinstance(event, ev.ContinueSent):
         return at + "100 Continue sent: the handler asked for the body"
     assert isinstance(event, ev.FlowControl)
