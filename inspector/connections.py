@@ -10,6 +10,11 @@ between bars. Each request is one bar in three parts, read from its trace:
 - in the app (tinted by status): from the router's first look to the last layer's return;
 - answering (outlined): from the app's answer to its last byte written.
 
+A request still in flight is drawn up to the last thing it did, its outline dashed and
+open-ended. A triangle over a bar marks where its handler awaited (its Task went back
+to the loop) or where `100 Continue` went out. Back-pressure shows on the connection's
+line: while reading or writing was paused, the line is thick and dashed.
+
 Requests that overlap on one connection (pipelining) are drawn on rows of their own
 under it, so a bar never hides another; concurrent clients are separate lanes.
 """
@@ -24,19 +29,30 @@ from sketch import events as ev
 from .model import ConnectionTrace, Model, RequestTrace
 from .svg import INK, LANE, MUTED, STATUS_INK, STATUS_TINT, Canvas, Picture, fit, status_kind
 
-__all__ = ["phases", "connections"]
+__all__ = ["phases", "last_seen", "connections"]
 
 LEFT = 150  # the lane titles
 PLOT = 600  # the time axis, in pixels: with the labels, a notebook output's width
 ROW, BAR = 22, 13
 SPAN = 10  # the connection's line, above its requests' rows
 LABEL = 11
+PAUSED = {"reading": "reading paused: the client sends faster than we answer",
+          "writing": "writing paused: the client reads slower than we send"}  # fmt: skip
+
+
+def last_seen(trace: RequestTrace) -> float:
+    """When a request was last heard of: its end, or for one in flight its latest event."""
+    if trace.finished is not None:
+        return trace.finished
+    steps = [trace.decision, trace.handler_start, trace.handler_end, trace.response]
+    times = [e.t for e in (*trace.parser, *trace.routes, *trace.layers, *trace.waits)]
+    return max([trace.started, *times, *(e.t for e in steps if e is not None)])
 
 
 def phases(trace: RequestTrace) -> tuple[float, float, float, float]:
     """(parsed, in the app, answered, done): the times where a request's bar changes."""
     start = trace.started
-    done = trace.finished if trace.finished is not None else start
+    done = last_seen(trace)
     app = [e.t for e in trace.routes[:1]] or ([trace.decision.t] if trace.decision else [])
     if not app:  # refused by the parser, or its client left first: no app part
         return start, done, done, done
@@ -57,14 +73,17 @@ def _ticks(span_ms: float) -> float:
 def connections(
     model: Model, *, last: int = 30, requests: Iterable[RequestTrace] | None = None
 ) -> Picture:
-    """The last `last` connections the model saw, with their finished requests, as SVG."""
-    traces = list(model.recent if requests is None else requests)
+    """The last `last` connections the model saw, with their requests, as SVG: the
+    finished ones and those still in flight."""
+    if requests is None:
+        requests = [*model.recent, *model.in_flight.values()]
+    traces = list(requests)
     lanes: dict[int, ConnectionTrace | None] = {c.conn: c for c in list(model.connections)[-last:]}
     for trace in traces:  # a request whose connection record is gone (a replay's first)
         lanes.setdefault(trace.conn, None)
     shown = sorted(lanes)[-last:]
     traces = [t for t in traces if t.conn in set(shown)]
-    times = [t.started for t in traces] + [t.finished or t.started for t in traces]
+    times = [t.started for t in traces] + [last_seen(t) for t in traces]
     for conn in shown:
         record = lanes[conn]
         if record is not None:
@@ -76,7 +95,7 @@ def connections(
         return LEFT + (t - t0) * scale
 
     rows = {conn: _rows([t for t in traces if t.conn == conn], x) for conn in shown}
-    height = 66 + sum(SPAN + ROW * max(1, len(r)) + 14 for r in rows.values()) + 52
+    height = 66 + sum(SPAN + ROW * max(1, len(r)) + 14 for r in rows.values()) + 68
     room = max((_label_width(t) for t in traces), default=0.0)  # the last bar's label
     canvas = Canvas(LEFT + PLOT + room + 20, height, "connections and requests over time")
     canvas.text(
@@ -91,7 +110,7 @@ def connections(
     y = 66
     for conn in shown:
         y = _lane(canvas, conn, lanes[conn], rows[conn], x, y, t1)
-    _legend(canvas, height - 24)
+    _legend(canvas, height - 40)
     summary = (
         f"{len(shown)} connection(s) and {len(traces)} request(s) over {(t1 - t0) * 1000:.2f} ms"
     )
@@ -111,7 +130,7 @@ def _rows(traces: list[RequestTrace], x) -> list[list[RequestTrace]]:
             rows.append([])
             ends.append(0.0)
         rows[number].append(trace)
-        ends[number] = max(x(trace.finished or trace.started), start + 3) + _label_width(trace) + 10
+        ends[number] = max(x(last_seen(trace)), start + 3) + _label_width(trace) + 10
     return rows
 
 
@@ -153,6 +172,12 @@ def _lane(canvas, conn, record, rows, x, y: float, t1: float) -> float:
         ends = [record.opened] + ([end] if record.closed is not None else [])
         for t in ends:  # a tick where it opened, and where it closed
             canvas.line(x(t), mid - 4, x(t), mid + 4, stroke=LANE, stroke_width=2)
+        for side, start, stop in pauses(record, end):
+            canvas.begin("g", class_="paused", data_side=side)
+            canvas.add("title", PAUSED.get(side, side + " paused"))
+            canvas.line(x(start), mid, max(x(stop), x(start) + 3), mid, stroke=STATUS_INK[4],
+                        stroke_width=5, stroke_dasharray="4 2")  # fmt: skip
+            canvas.end("g")
     for number, row in enumerate(rows):
         for trace in row:
             _bar(canvas, trace, x, y + SPAN + number * ROW + (ROW - BAR) / 2)
@@ -160,11 +185,30 @@ def _lane(canvas, conn, record, rows, x, y: float, t1: float) -> float:
     return y + lane_height + 14
 
 
+def pauses(record: ConnectionTrace, end: float) -> list[tuple[str, float, float]]:
+    """(side, paused, resumed) for each span of back-pressure on a connection; one not
+    yet resumed lasts until `end`."""
+    spans, since = [], {}
+    for event in record.pauses:
+        if event.paused:
+            since.setdefault(event.side, event.t)
+        elif event.side in since:
+            spans.append((event.side, since.pop(event.side), event.t))
+    spans += [(side, t, max(t, end)) for side, t in since.items()]
+    return spans
+
+
 def _bar(canvas: Canvas, trace: RequestTrace, x, top: float) -> None:
     parsed, app, answered, done = phases(trace)
     kind = status_kind(trace.status)
-    canvas.begin("g", class_="request", data_req=f"{trace.conn}.{trace.req}")
-    canvas.add("title", trace.label)
+    flying = trace.finished is None
+    canvas.begin(
+        "g",
+        class_="request",
+        data_req=f"{trace.conn}.{trace.req}",
+        data_state="in flight" if flying else "finished",
+    )
+    canvas.add("title", trace.label + (" (in flight)" if flying else ""))
     parts = [
         ("wait", parsed, app, "url(#hatch)"),
         ("app", app, answered, STATUS_TINT[kind]),
@@ -185,10 +229,28 @@ def _bar(canvas: Canvas, trace: RequestTrace, x, top: float) -> None:
             data_ms=f"{(end - start) * 1000:.3f}",
         )
     left, right = x(parsed), max(x(done), x(parsed) + 3)
-    canvas.rect(
-        left, top, right - left, BAR, fill="none", stroke=STATUS_INK[kind], stroke_width=1.2
-    )
-    canvas.text(right + 5, top + BAR - 2, _label(trace), STATUS_INK[kind], font_size=LABEL)
+    canvas.rect(left, top, right - left, BAR, fill="none", stroke=STATUS_INK[kind],
+                stroke_width=1.2, stroke_dasharray="3 2" if flying else None)  # fmt: skip
+    for event in trace.waits:
+        if isinstance(event, ev.HandlerWaited | ev.ContinueSent):
+            _wait_mark(canvas, event, x(event.t), top)
+    label = _label(trace) + (" in flight" if flying else "")
+    canvas.text(right + 5, top + BAR - 2, label, STATUS_INK[kind], font_size=LABEL)
+    canvas.end("g")
+
+
+def _wait_mark(
+    canvas: Canvas, event: ev.HandlerWaited | ev.ContinueSent, at: float, top: float
+) -> None:
+    """A small triangle over the bar, pointing at the moment."""
+    waited = isinstance(event, ev.HandlerWaited)
+    canvas.begin("g", class_="waited" if waited else "continue")
+    if waited:
+        canvas.add("title", "the handler awaited: its Task went back to the loop")
+    else:
+        canvas.add("title", "100 Continue sent: the client may send the body")
+    triangle = f"M{at - 4:.1f},{top - 5:.1f} L{at + 4:.1f},{top - 5:.1f} L{at:.1f},{top + 1:.1f} z"
+    canvas.add("path", d=triangle, fill=INK if waited else STATUS_INK[3])
     canvas.end("g")
 
 
@@ -201,3 +263,10 @@ def _legend(canvas: Canvas, y: float) -> None:
     canvas.text(428, y, "answer written", MUTED, font_size=10)
     canvas.line(540, y - 4, 580, y - 4, stroke=LANE, stroke_width=2)
     canvas.text(588, y, "connection open (idle between bars)", MUTED, font_size=10)
+    y += 18
+    canvas.add("path", d=f"M16,{y - 9} L32,{y - 9} L24,{y - 1} z", fill=INK)
+    canvas.text(42, y, "the handler awaited (its Task went back to the loop)", MUTED, font_size=10)
+    canvas.line(
+        400, y - 4, 422, y - 4, stroke=STATUS_INK[4], stroke_width=5, stroke_dasharray="4 2"
+    )
+    canvas.text(428, y, "reading or writing paused (back-pressure)", MUTED, font_size=10)

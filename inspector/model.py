@@ -27,6 +27,7 @@ __all__ = [
 ]
 
 MAX_BYTES_PER_TRACE = 64 * 1024
+MAX_PAUSES = 1000  # per connection: a long-lived one under back-pressure stays bounded
 _TOKEN = re.compile(rb"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # RFC 9110 5.6.2: a method is one
 
 
@@ -110,6 +111,8 @@ class ConnectionTrace:
     opened: float
     closed: float | None = None
     reason: str = ""
+    # Back-pressure on it, paused and resumed, in order (the pictures draw the spans).
+    pauses: list[ev.FlowControl] = field(default_factory=list)
 
 
 @dataclass
@@ -322,7 +325,14 @@ class Model:
         if trace is not None:
             trace.waits.append(event)
 
-    _on_ContinueSent = _on_FlowControl = _on_HandlerWaited
+    _on_ContinueSent = _on_HandlerWaited
+
+    def _on_FlowControl(self, event: ev.FlowControl) -> None:
+        # A pause is the connection's (its lane shows it) and the request's it came in.
+        connection = self._connections.get(event.conn)
+        if connection is not None and len(connection.pauses) < MAX_PAUSES:
+            connection.pauses.append(event)
+        self._on_HandlerWaited(event)
 
     def _on_AnswersFlushed(self, event: ev.AnswersFlushed) -> None:
         for trace in self._held.pop(event.conn, ()):

@@ -22,6 +22,7 @@ from sketch import events as ev
 __all__ = ["SECRET_HEADERS", "Masker", "mask_value", "mask_query", "mask_header", "mask_bytes"]
 
 SECRET_HEADERS = frozenset({"cookie", "set-cookie", "authorization", "proxy-authorization"})
+_SECRET_HEADER_BYTES = frozenset(name.encode() for name in SECRET_HEADERS)
 _SECRET_NAME = r"[^=&;\s?#]*(?:token|passw(?:or)?d|key|secret|auth|session)[^=&;\s?#]*"
 _QUERY = re.compile(r"(?i)([?&;]" + _SECRET_NAME + r"=)([^&;\s#]*)")
 _QUERY_BYTES = re.compile(_QUERY.pattern.encode())
@@ -56,8 +57,14 @@ def mask_bytes(data: bytes) -> bytes:
 
 
 def _spans(data: bytes) -> list[tuple[int, int]]:
-    spans = [m.span(1) for m in _HEADER_LINE.finditer(data)]
-    spans += [m.span(2) for m in _QUERY_BYTES.finditer(data)]
+    # Every read passes through here when tracing: run a regex only where a secret can
+    # be (a credential header is named in the bytes, a query value follows an "=").
+    spans = []
+    lowered = data.lower()
+    if b"cookie" in lowered or b"authorization" in lowered:
+        spans += [m.span(1) for m in _HEADER_LINE.finditer(data)]
+    if b"=" in data:
+        spans += [m.span(2) for m in _QUERY_BYTES.finditer(data)]
     return spans
 
 
@@ -93,13 +100,16 @@ class Masker:
         if kind is ev.ParserCallback:
             return self._callback(event)  # type: ignore[arg-type]
         if kind is ev.RequestHead:
-            return dataclasses.replace(
-                event,
-                target=mask_query(event.target),  # type: ignore[attr-defined]
-                headers=_headers(event.headers),  # type: ignore[attr-defined]
-            )
+            target = mask_query(event.target)  # type: ignore[attr-defined]
+            headers = _headers(event.headers)  # type: ignore[attr-defined]
+            if target is event.target and headers is event.headers:  # type: ignore[attr-defined]
+                return event  # nothing to hide: most requests
+            return dataclasses.replace(event, target=target, headers=headers)
         if kind is ev.ResponseHead:
-            return dataclasses.replace(event, headers=_headers(event.headers))  # type: ignore[attr-defined]
+            headers = _headers(event.headers)  # type: ignore[attr-defined]
+            if headers is event.headers:  # type: ignore[attr-defined]
+                return event
+            return dataclasses.replace(event, headers=headers)
         if kind is ev.ConnectionLost:
             self._carry.pop(event.conn, None)
             self._url.pop(event.conn, None)
@@ -133,7 +143,7 @@ class Masker:
                 return dataclasses.replace(event, data=(masked,))
         elif event.name == "on_header":
             name, value = event.data
-            if name.lower().decode("latin-1") in SECRET_HEADERS:
+            if name.lower() in _SECRET_HEADER_BYTES:
                 return dataclasses.replace(event, data=(name, b"*" * len(value)))
             masked = mask_bytes(value)
             if masked is not value:
@@ -142,4 +152,8 @@ class Masker:
 
 
 def _headers(headers: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
-    return tuple((name, mask_header(name, value)) for name, value in headers)
+    """`headers` masked; the same tuple when nothing in it needs masking."""
+    for name, value in headers:
+        if name.lower() in SECRET_HEADERS or ("=" in value and _QUERY.search(value)):
+            return tuple((name, mask_header(name, value)) for name, value in headers)
+    return headers

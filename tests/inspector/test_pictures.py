@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import re
+import sys
 import xml.etree.ElementTree as ET
 
 import sketch
 from inspector import cli
-from inspector.connections import connections
+from inspector.connections import connections, pauses
 from inspector.journey import journey
 from inspector.model import Model
 from inspector.record import Recorder
@@ -41,10 +42,16 @@ async def slow(request: web.Request) -> web.Response:
     return web.Response(text="slow")
 
 
+async def turn(request: web.Request) -> web.Response:
+    await asyncio.sleep(0)  # one turn of the loop
+    return web.Response(text="turn")
+
+
 def make_app() -> web.Application:
     app = web.Application(middlewares=MIDDLEWARES)
     app.router.add_get("/users/{id}", user)
     app.router.add_get("/slow", slow)
+    app.router.add_get("/turn", turn)
     return app
 
 
@@ -140,6 +147,60 @@ async def test_concurrent_clients_are_one_lane_each_and_keep_alive_one_lane_for_
     assert len(lanes) == 3 and all(len(groups(lane, "request")) == 1 for lane in lanes)
     kept = await traced((GET,))
     assert len(groups(parse(connections(kept).svg), "connection")) == 1
+
+
+async def test_a_handler_that_awaited_is_marked_where_its_task_went_back_to_the_loop():
+    model = await traced((SLOW, GET))
+    lane = groups(parse(connections(model).svg), "connection")[0]
+    slow_bar, user_bar = groups(lane, "request")
+    [mark] = groups(slow_bar, "waited")
+    assert "the handler awaited" in mark.find(SVG + "title").text
+    # On 3.12+ a handler that never awaits is done before its Task is scheduled: no mark.
+    assert len(groups(user_bar, "waited")) == (0 if sys.version_info >= (3, 12) else 1)
+
+
+async def test_back_pressure_is_drawn_on_the_connection_while_reading_was_paused():
+    # 300 pipelined requests to a handler that awaits: the protocol stops reading once
+    # 16 wait for their answers (tests/inspector/test_waits.py), then reads on.
+    model = await traced((b"GET /turn HTTP/1.1\r\nHost: x\r\n\r\n",) * 300)
+    [lane] = groups(parse(connections(model, last=1).svg), "connection")
+    spans = groups(lane, "paused")
+    assert spans and {g.get("data-side") for g in spans} == {"reading"}
+    assert "the client sends faster than we answer" in spans[0].find(SVG + "title").text
+    [record] = model.connections
+    for side, paused, resumed in pauses(record, record.closed):
+        assert side == "reading" and record.opened <= paused <= resumed <= record.closed
+
+
+async def test_a_request_in_flight_is_drawn_open_ended_and_then_finished():
+    release = asyncio.Event()
+
+    async def blocked(request: web.Request) -> web.Response:
+        await release.wait()
+        return web.Response(text="done")
+
+    app = web.Application()
+    app.router.add_get("/blocked", blocked)
+    model = Model()
+    app.tracer.subscribe(model.feed)
+    async with await sketch.serve(app) as server:
+        reader, writer = await asyncio.open_connection(server.host, server.port)
+        writer.write(b"GET /blocked HTTP/1.1\r\nHost: x\r\n\r\n")
+        for _ in range(200):
+            if model.in_flight and next(iter(model.in_flight.values())).handler_start:
+                break
+            await asyncio.sleep(0.01)
+        [bar] = groups(parse(connections(model).svg), "request")
+        assert bar.get("data-state") == "in flight"
+        outline = [r for r in bar.iter(SVG + "rect") if r.get("fill") == "none"]
+        assert outline[0].get("stroke-dasharray")  # dashed: not only a colour says it
+        assert "in flight" in "".join(t.text for t in bar.iter(SVG + "text"))
+        release.set()
+        await answered(reader, 1)
+        writer.close()
+        await writer.wait_closed()
+    [bar] = groups(parse(connections(model).svg), "request")
+    assert bar.get("data-state") == "finished"
 
 
 def _part(bar: ET.Element, name: str) -> ET.Element:
