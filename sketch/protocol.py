@@ -26,9 +26,11 @@ How this works:
   `_to()` makes every change of phase and arms its deadline. A deadline is a number
   on the connection; one sweeper per server compares them with the clock, so a request
   costs no timer and a slow client costs no task.
-- Rule 6: a client that pipelines faster than we answer is paused: at most
-  `_PIPELINE_LIMIT` requests wait in the queue; a big read is parsed in slices, and
-  what is left waits until the queue drains.
+- Rule 6: a client that sends faster than we answer is paused: at most
+  `_PIPELINE_LIMIT` requests wait in the queue, a big read is parsed in slices, and
+  what is left waits until the queue drains; and a body whose handler reads it slower
+  than it comes is paused once `streams.HIGH_WATER` bytes of it wait unread, until the
+  handler has read them down (streams.py, Rule 3).
 
 The protocol knows nothing of applications or routing: it calls `server.handler(request)`
 and writes back the response it returns. Writing is writer.py's.
@@ -61,6 +63,7 @@ from .http import bare_response, reason_for
 from .reader import ReaderState, RequestReader
 from .request import Request
 from .response import StreamResponse
+from .streams import HIGH_WATER
 from .writer import Writer
 
 if TYPE_CHECKING:
@@ -221,8 +224,14 @@ class HttpProtocol(asyncio.Protocol):
                 if isinstance(item, Request):
                     item._protocol, item._writer = self, self.writer
                 self._queue.append(item)
-        if reader.receiving is not None and self.phase is Phase.ANSWERING:
-            self._arm(self._limits.body_timeout, self._body_stalled)  # it made progress
+        receiving = reader.receiving
+        if receiving is not None:
+            stream = receiving._stream
+            if stream is not None and stream.buffered > HIGH_WATER:
+                self._pause_reading()  # Rule 6: until the handler reads it down
+                stream.resume_when_drained(self._resume_reading)
+            if self.phase is Phase.ANSWERING:
+                self._arm(self._limits.body_timeout, self._body_stalled)  # it made progress
         elif reader.state is ReaderState.STOPPED and self.phase is not Phase.CLOSED:
             self._to(Phase.CLOSING)
 
@@ -401,7 +410,9 @@ class HttpProtocol(asyncio.Protocol):
         self._refuse(408, "the request head did not arrive in time")
 
     def _body_stalled(self) -> None:
-        if self.reader.receiving is not None:
+        if self._reading_paused:  # we stopped reading it (Rule 6): not the client's stall
+            self._arm(self._limits.body_timeout, self._body_stalled)
+        elif self.reader.receiving is not None:
             self._refuse(408, "the request body stopped arriving")
 
     # --- closing ------------------------------------------------------------

@@ -1,7 +1,8 @@
 """The Request: what the parser read, and the body as it arrives.
 
 The protocol makes a Request as soon as the head is parsed (on_headers_complete) and
-hands it to the handler right away; the body keeps arriving behind it. `read()` waits
+hands it to the handler right away; the body keeps arriving behind it, into
+`request.content` (streams.py), which a handler may read piece by piece. `read()` waits
 for the rest. That is why a handler can answer 404 before a large upload is sent, and
 why `Expect: 100-continue` is answered only when the handler first asks for the body
 (RFC 9110 10.1.1).
@@ -9,7 +10,6 @@ why `Expect: 100-continue` is answered only when the handler first asks for the 
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Callable, Iterator, MutableMapping
 from email.parser import BytesParser
@@ -27,6 +27,7 @@ from .cookies import parse_cookie_header
 from .events import ContinueSent
 from .exceptions import HTTPBadRequest, HTTPRequestEntityTooLarge
 from .http import COOKIE, EXPECT, HttpVersion, parse_content_type
+from .streams import EMPTY_BODY, StreamReader
 
 if TYPE_CHECKING:
     from .protocol import HttpProtocol
@@ -70,12 +71,9 @@ class Request(MutableMapping[str, Any]):
     number = 0  # its place on the connection: 1, 2, ... (set by the reader)
     _match_info: Any = None  # set by the application's router
     _app: Any = None
-    # The body, filled by the reader through _feed_body / _feed_eof.
-    _received = 0
-    _complete = False
-    _too_large = False
-    _waiter: asyncio.Future[None] | None = None
-    _error: BaseException | None = None  # why the body will never be complete
+    # The body, fed by the reader through _feed_body / _feed_eof / _feed_error.
+    _stream: StreamReader | None = None  # made when the first piece comes, or when asked
+    _complete = False  # the whole body has been received (not necessarily read)
     _body: bytes | None = None
     _post: MultiDictProxy[Any] | None = None
     _continue_sent = False  # `100 Continue`, at most once (see read())
@@ -100,7 +98,6 @@ class Request(MutableMapping[str, Any]):
         self.keep_alive = keep_alive
         self._client_max_size = client_max_size
         self._state: dict[str, Any] = {}
-        self._chunks: list[bytes] = []
 
     # --- what the head said -------------------------------------------------
 
@@ -197,27 +194,43 @@ class Request(MutableMapping[str, Any]):
     # --- the body, fed by the protocol --------------------------------------
 
     def _feed_body(self, chunk: bytes) -> None:
-        self._received += len(chunk)
-        if 0 < self._client_max_size < self._received:
-            # Keep nothing more: the handler will get a 413 when it reads.
-            self._too_large = True
-            self._chunks.clear()
-            self._wake()
-        elif not self._too_large:
-            self._chunks.append(chunk)
+        if self._stream is None:
+            self._stream = StreamReader()
+        self._stream.feed_data(chunk)
 
     def _feed_eof(self) -> None:
         self._complete = True
-        self._wake()
+        if self._stream is not None:
+            self._stream.feed_eof()
 
     def _feed_error(self, exc: BaseException) -> None:
-        self._error = exc
-        if self._waiter is not None and not self._waiter.done():
-            self._waiter.set_exception(exc)
+        if self._stream is None:
+            self._stream = StreamReader()
+        self._stream.set_exception(exc)
 
-    def _wake(self) -> None:
-        if self._waiter is not None and not self._waiter.done():
-            self._waiter.set_result(None)
+    @property
+    def content(self) -> StreamReader:
+        """The body as a stream, read piece by piece (streams.py); aiohttp's name.
+
+        Unlike `read()`, it is not held to `client_max_size`: a handler that streams a
+        body decides how much to keep. Asking for it sends `100 Continue` if the client
+        waits for one.
+        """
+        if self._stream is None:
+            self._stream = EMPTY_BODY if self._complete else StreamReader()
+        if not self._complete:
+            self._send_continue()
+        return self._stream
+
+    def _send_continue(self) -> None:
+        """RFC 9110 10.1.1: a client that sent `Expect: 100-continue` waits for it
+        before the body; it goes out the first time the handler asks for the body."""
+        if not self._continue_sent and self._expects_continue():
+            self._continue_sent = True
+            self._writer.write_interim(b"HTTP/1.1 100 Continue\r\n\r\n")
+            tracer = self._protocol.tracer
+            if tracer.on:
+                tracer.emit(ContinueSent(perf_counter(), *self.trace_ids))
 
     def _expects_continue(self) -> bool:
         # RFC 9110 10.1.1: only an HTTP/1.1 client waits for 100 Continue.
@@ -238,25 +251,15 @@ class Request(MutableMapping[str, Any]):
             # (or wait for) a body nobody wants.
             self.keep_alive = False
             raise HTTPRequestEntityTooLarge(limit, declared)
-        if self._error is not None:
-            raise self._error
-        if not self._complete and not self._too_large:
-            if not self._continue_sent and self._expects_continue():
-                self._continue_sent = True
-                self._writer.write_interim(b"HTTP/1.1 100 Continue\r\n\r\n")
-                tracer = self._protocol.tracer
-                if tracer.on:
-                    tracer.emit(ContinueSent(perf_counter(), *self.trace_ids))
-            self._waiter = self._protocol.loop.create_future()
-            try:
-                await self._waiter
-            finally:
-                self._waiter = None
-        if self._too_large:
-            self.keep_alive = False
-            raise HTTPRequestEntityTooLarge(limit, self._received)
-        self._body = b"".join(self._chunks)
-        self._chunks.clear()
+        stream, blocks, size = self.content, [], 0
+        while block := await stream.readany():
+            size += len(block)
+            if 0 < limit < size:
+                # Keep nothing more, and close after the 413: the rest is not read.
+                self.keep_alive = False
+                raise HTTPRequestEntityTooLarge(limit, size)
+            blocks.append(block)
+        self._body = b"".join(blocks)
         return self._body
 
     async def text(self) -> str:

@@ -9,6 +9,7 @@ import pytest
 
 import sketch.reader
 from sketch.events import ParserCallback, Tracer
+from sketch.exceptions import HTTPRequestEntityTooLarge
 from sketch.framing import Limits, Refusal
 from sketch.reader import ReaderState, RequestReader
 from sketch.request import Request
@@ -50,7 +51,7 @@ def test_the_module_docstring_example_runs():
 
 
 @pytest.mark.parametrize("bytewise", [False, True], ids=["whole", "byte by byte"])
-def test_pipelined_requests_come_out_in_order_with_their_bodies(bytewise):
+async def test_pipelined_requests_come_out_in_order_with_their_bodies(bytewise):
     results = feed_all(GET + POST + CHUNKED, bytewise=bytewise)
     assert [type(r) for r in results] == [Request, Request, Request]
     assert [(r.method, r.raw_path, r.number) for r in results] == [
@@ -59,7 +60,7 @@ def test_pipelined_requests_come_out_in_order_with_their_bodies(bytewise):
         ("POST", "/c", 3),
     ]
     assert all(r.body_complete for r in results)
-    assert [b"".join(r._chunks) for r in results] == [b"", b"hello", b"hello"]
+    assert [await r.read() for r in results] == [b"", b"hello", b"hello"]
 
 
 def test_a_request_is_handed_out_at_the_end_of_its_head_before_its_body():
@@ -116,7 +117,8 @@ def test_a_fault_in_a_body_already_handed_out_goes_to_that_request():
     [request] = reader.feed(head)
     assert reader.feed(b"zz\r\n") == []  # not a chunk size
     assert reader.state is ReaderState.STOPPED
-    assert request._error is not None and request._error.status == 400
+    error = request.content.exception()
+    assert error is not None and error.status == 400
     assert not request.keep_alive
 
 
@@ -146,13 +148,26 @@ def test_the_reader_s_states_read_as_words():
     ]
 
 
+@pytest.mark.parametrize("framing", ["length", "chunked"])
 @pytest.mark.parametrize(("extra", "too_large"), [(0, False), (1, True)], ids=["1 MiB", "one more"])
-def test_a_body_of_one_mib_is_kept_by_default_one_byte_more_is_too_large(extra, too_large):
+async def test_a_body_of_one_mib_is_read_by_default_one_byte_more_is_too_large(
+    extra, too_large, framing
+):
     size = 1024**2 + extra  # aiohttp's client_max_size
-    head = b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % size
-    [request] = RequestReader(Limits()).feed(head + b"x" * size)
+    if framing == "length":  # read() refuses it from its Content-Length, before reading
+        head = b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % size
+        body = b"x" * size
+    else:  # no length to go by: read() counts as it reads
+        head = b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+        body = b"%x\r\n%s\r\n0\r\n\r\n" % (size, b"x" * size)
+    [request] = RequestReader(Limits()).feed(head + body)
     assert request.body_complete
-    assert request._too_large is too_large
+    if too_large:
+        with pytest.raises(HTTPRequestEntityTooLarge):
+            await request.read()
+        assert request.keep_alive is False  # the rest is not read: the connection closes
+    else:
+        assert len(await request.read()) == size
 
 
 def test_trace_events_carry_the_connection_s_number_zero_when_none_is_given():
