@@ -27,6 +27,7 @@ from .cookies import parse_cookie_header
 from .events import ContinueSent
 from .exceptions import HTTPBadRequest, HTTPRequestEntityTooLarge
 from .http import COOKIE, EXPECT, HttpVersion, parse_content_type
+from .multipart import MultipartReader
 from .streams import EMPTY_BODY, StreamReader
 
 if TYPE_CHECKING:
@@ -267,6 +268,11 @@ class Request(MutableMapping[str, Any]):
 
     async def json(self, *, loads: Callable[[str], Any] = json.loads) -> Any:
         return loads(await self.text())
+
+    async def multipart(self) -> MultipartReader:
+        """The body's parts, read one at a time as they arrive (multipart.py): for
+        uploads too big to hold, where post() would read the whole body first."""
+        return MultipartReader(self.headers, self.content)
 
     async def post(self) -> MultiDictProxy[Any]:
         """Form fields from an urlencoded or multipart/form-data body."""
