@@ -88,6 +88,7 @@ class HTTPException(Response, Exception):
         *,
         headers: Any = None,
         reason: str | None = None,
+        body: Any = None,
         text: str | None = None,
         content_type: str | None = None,
     ) -> None:
@@ -95,11 +96,14 @@ class HTTPException(Response, Exception):
             raise TypeError(
                 f"{type(self).__name__} is abstract: raise a subclass like HTTPNotFound"
             )
+        if reason is not None and ("\r" in reason or "\n" in reason):
+            raise ValueError(f"a reason cannot contain CR or LF: {reason!r}")  # RFC 9112 4
         Response.__init__(
             self,
             status=self.status_code,
             headers=headers,
             reason=reason,
+            body=body,
             text=text,
             content_type=content_type,
         )
@@ -316,7 +320,15 @@ class HTTPRequestHeaderFieldsTooLarge(HTTPClientError):
 
 
 class HTTPUnavailableForLegalReasons(HTTPClientError):
+    """451 (RFC 7725): `link` names who demanded the block, in a Link header."""
+
     status_code = 451
+
+    def __init__(self, link: str | URL | None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.link = URL(link) if link else None
+        if self.link is not None:
+            self.headers["Link"] = f'<{self.link}>; rel="blocked-by"'  # RFC 7725 4
 
 
 class HTTPInternalServerError(HTTPServerError):

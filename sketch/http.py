@@ -118,8 +118,8 @@ def serialize_head(
     """
     try:
         block = "\r\n".join(map(": ".join, fields))  # name: value, joined in C
-    except TypeError:  # a value that is not a str (an int, say): format each one
-        block = "\r\n".join(f"{name}: {value}" for name, value in fields)
+    except TypeError:
+        raise TypeError(_not_a_str(fields)) from None
     if fields:
         block += "\r\n"
     head = f"HTTP/{version.major}.{version.minor} {status} {reason}\r\n{block}\r\n"
@@ -131,6 +131,19 @@ def serialize_head(
         raise HeaderInjectionError(_which_field(reason, fields))
     # Non-ASCII values go out as UTF-8, as aiohttp does (RFC 9110 5.5 calls it obs-text).
     return head.encode("utf-8")
+
+
+def _not_a_str(fields: Iterable[tuple[str, str]]) -> str:
+    """Say which field is not text. Its repr on the wire (`X-Count: 5`, or worse
+    `<_io.BufferedReader ...>`) would be a guess at what was meant: as aiohttp, refuse."""
+    for name, value in fields:
+        for part in (name, value):
+            if not isinstance(part, str):
+                return (
+                    f"the header {name!r} is given {part!r}, of type {type(part).__name__}: "
+                    "header names and values must be str (write str(...) if you mean its text)"
+                )
+    return "a header name or value is not a str"
 
 
 def _which_field(reason: str, headers: Iterable[tuple[str, str]]) -> str:

@@ -27,11 +27,20 @@ from .app import Application
 from .events import ServerStart, ShutdownPhase, Tracer
 from .server import Server
 
-__all__ = ["AppRunner", "ServerRunner", "TCPSite", "RunningServer", "serve", "run_app"]
+__all__ = [
+    "AppRunner",
+    "ServerRunner",
+    "TCPSite",
+    "UnixSite",
+    "RunningServer",
+    "serve",
+    "run_app",
+]
 
 
 class ServerRunner:
-    """Runs a bare `async def handler(request)`, with no application around it."""
+    """Runs a bare `async def handler(request)`, with no application around it; or,
+    as in aiohttp's low-level example, a `web.Server(handler)` made beforehand."""
 
     def __init__(
         self,
@@ -43,6 +52,11 @@ class ServerRunner:
         **limits: Any,
     ) -> None:
         """`limits` are fields of sketch.framing.Limits: keepalive_timeout=, head_timeout=..."""
+        if isinstance(handler, Server) and (limits or debug or client_max_size != 1024**2):
+            raise TypeError(
+                "this runner is given a Server: pass client_max_size, debug and limits "
+                "to Server(handler, ...) instead"
+            )
         self._handler = handler
         self.shutdown_timeout = shutdown_timeout
         self._server_kwargs = dict(client_max_size=client_max_size, debug=debug, **limits)
@@ -54,6 +68,10 @@ class ServerRunner:
     async def setup(self) -> None:
         if self.server is not None:
             raise RuntimeError("setup() was already called on this runner")
+        if isinstance(self._handler, Server):  # made by the caller: serve it as it is
+            self.server = self._handler
+            self.tracer = self.server.tracer
+            return
         self.server = Server(self._handler, tracer=self.tracer, **self._server_kwargs)
 
     @property
@@ -187,6 +205,29 @@ class TCPSite:
             self._runner.sites.remove(self)
 
 
+class UnixSite(TCPSite):
+    """A listening UNIX socket (a path, POSIX only): for a server behind a local proxy."""
+
+    def __init__(self, runner: ServerRunner, path: str, *, backlog: int = 128) -> None:
+        super().__init__(runner, backlog=backlog)
+        self._path = str(path)
+
+    async def start(self) -> None:
+        server = self._runner.server
+        if server is None:
+            raise RuntimeError("the runner was cleaned up; set it up again first")
+        loop = asyncio.get_running_loop()
+        self._listener = await loop.create_unix_server(server, self._path, backlog=self._backlog)
+        self.address = self._path
+        self._runner.sites.append(self)
+        if self._runner.tracer.on:
+            self._runner.tracer.emit(ServerStart(perf_counter(), 0, 0, self.name))
+
+    @property
+    def name(self) -> str:
+        return f"http://unix:{self._path}:"  # aiohttp's way of writing it
+
+
 class RunningServer:
     """What `serve()` returns: where the server listens, and how to stop it."""
 
@@ -266,6 +307,7 @@ def run_app(
     *,
     host: str | None = None,
     port: int | None = None,
+    path: str | None = None,
     shutdown_timeout: float = 60.0,
     print: Callable[..., None] | None = print,
     handle_signals: bool = True,
@@ -273,6 +315,7 @@ def run_app(
 ) -> None:
     """Serve `app` until SIGINT (Ctrl-C) or SIGTERM, then shut down gracefully.
 
+    On `host` and `port`, or on the UNIX socket `path` instead.
     `limits` are sketch.framing.Limits fields: keepalive_timeout=, head_timeout=, ...
     """
     try:
@@ -284,7 +327,8 @@ def run_app(
             app.close()  # don't leave a "never awaited" warning behind the real error
         raise RuntimeError(_IN_A_LOOP)
     try:
-        asyncio.run(_run_app(app, host, port, shutdown_timeout, print, handle_signals, limits))
+        where = (host, port, path)
+        asyncio.run(_run_app(app, where, shutdown_timeout, print, handle_signals, limits))
     except KeyboardInterrupt:
         # Where the loop has no signal handlers (Windows), a Ctrl-C that asyncio.run
         # turned into KeyboardInterrupt after the graceful shutdown: done, as in aiohttp.
@@ -310,8 +354,7 @@ def _add_signal_handlers(
 
 async def _run_app(
     app: Any,
-    host: str | None,
-    port: int | None,
+    where: tuple[str | None, int | None, str | None],
     shutdown_timeout: float,
     print: Callable[..., None] | None,
     handle_signals: bool,
@@ -328,7 +371,8 @@ async def _run_app(
     runner = AppRunner(app, shutdown_timeout=shutdown_timeout, **limits)
     try:
         await runner.setup()
-        site = TCPSite(runner, host, port)
+        host, port, path = where
+        site = TCPSite(runner, host, port) if path is None else UnixSite(runner, path)
         await site.start()
         if print is not None:
             print(f"======== Running on {site.name} ========\n(Press CTRL+C to quit)")

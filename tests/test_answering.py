@@ -176,3 +176,20 @@ async def test_a_response_returned_for_a_second_request_is_a_500_naming_the_hand
     assert "made once" not in second.text
     assert "reuses_its_response" in caplog.text
     assert "already sent for an earlier request" in caplog.text
+
+
+@pytest.mark.parametrize("value", [5, b"bytes"], ids=["an int", "bytes"])
+async def test_a_header_value_that_is_not_a_str_is_a_500_naming_the_header(caplog, value):
+    async def numbered(request):
+        response = web.Response(text="counted")
+        response.headers["X-Count"] = value
+        return response
+
+    app = web.Application()
+    app.router.add_get("/", numbered)
+    with caplog.at_level(logging.ERROR, logger="sketch.server"):
+        async with await sketch.serve(app) as server:
+            received = await exchange(server.port, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+    [response] = parse_responses(received)
+    assert response.status == 500 and "counted" not in response.text
+    assert "TypeError: the header 'X-Count' is given" in caplog.text

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from .app import AppKey, Application, CleanupContext, RequestKey, ResponseKey, Signal
-from .exceptions import *  # noqa: F403  (HTTPException and one class per status)
-from .exceptions import __all__ as _exceptions
-from .file_response import FileResponse
-from .http import HttpVersion, HttpVersion10, HttpVersion11
-from .middleware import middleware
-from .request import FileField, Request
-from .response import Response, StreamResponse, json_response
-from .route_table import (
+from ..app import AppKey, Application, CleanupContext, RequestKey, ResponseKey, Signal
+from ..exceptions import *  # noqa: F403  (HTTPException and one class per status)
+from ..exceptions import __all__ as _exceptions
+from ..file_response import FileResponse
+from ..http import HttpVersion, HttpVersion10, HttpVersion11
+from ..middleware import middleware
+from ..request import FileField, Request
+from ..response import Response, StreamResponse, json_response
+from ..route_table import (
     RouteDef,
     RouteTableDef,
     delete,
@@ -23,10 +23,10 @@ from .route_table import (
     static,
     view,
 )
-from .routing import MatchInfo, MatchInfoError, UrlDispatcher
-from .runner import AppRunner, RunningServer, ServerRunner, TCPSite, run_app, serve
-from .server import Server
-from .views import View
+from ..routing import MatchInfo, MatchInfoError, UrlDispatcher
+from ..runner import AppRunner, RunningServer, ServerRunner, TCPSite, UnixSite, run_app, serve
+from ..server import Server
+from ..views import View
 
 BaseRequest = Request  # aiohttp's name for a request outside an application
 
@@ -67,6 +67,7 @@ __all__ = [
     "RunningServer",
     "ServerRunner",
     "TCPSite",
+    "UnixSite",
     "run_app",
     "serve",
     "Server",
