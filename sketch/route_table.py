@@ -18,6 +18,7 @@ __all__ = [
     "put",
     "patch",
     "delete",
+    "options",
     "view",
     "static",
 ]
@@ -70,6 +71,10 @@ def delete(path: str, handler: Handler, **kwargs: Any) -> RouteDef:
     return route("DELETE", path, handler, **kwargs)
 
 
+def options(path: str, handler: Handler, **kwargs: Any) -> RouteDef:
+    return route("OPTIONS", path, handler, **kwargs)
+
+
 def view(path: str, handler: Handler, **kwargs: Any) -> RouteDef:
     return route(ANY_METHOD, path, handler, **kwargs)
 
@@ -105,6 +110,9 @@ class RouteTableDef(list):  # type: ignore[type-arg]
 
     def delete(self, path: str, **kwargs: Any) -> Callable[[Handler], Handler]:
         return self.route("DELETE", path, **kwargs)
+
+    def options(self, path: str, **kwargs: Any) -> Callable[[Handler], Handler]:
+        return self.route("OPTIONS", path, **kwargs)
 
     def view(self, path: str, **kwargs: Any) -> Callable[[Handler], Handler]:
         return self.route(ANY_METHOD, path, **kwargs)

@@ -214,3 +214,28 @@ def test_python_m_sketch_web_says_what_it_could_not_find(tmp_path, entry, said):
     out, err = process.communicate(timeout=30)
     assert process.returncode == 2
     assert said in err and "Traceback" not in err
+
+
+async def test_options_routes_are_declared_as_in_aiohttp():
+    seen = {}
+    for name, web in BOTH:
+        routes = web.RouteTableDef()
+
+        @routes.options("/table")
+        async def from_table(request, web=web):
+            return web.Response(text="table", headers={"Allow": "GET, OPTIONS"})
+
+        async def from_def(request, web=web):
+            return web.Response(text="def")
+
+        app = web.Application()
+        app.add_routes(routes)
+        app.add_routes([web.options("/def", from_def)])
+        runner, port = await start(web, app)
+        try:
+            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
+                answers = [await client.options(path) for path in ("/table", "/def")]
+                seen[name] = [(r.status_code, r.text, r.headers.get("Allow")) for r in answers]
+        finally:
+            await runner.cleanup()
+    assert seen["sketch"] == seen["aiohttp"] == [(200, "table", "GET, OPTIONS"), (200, "def", None)]

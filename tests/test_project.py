@@ -195,3 +195,22 @@ def test_the_plain_commands_name_modules_and_files_that_exist():
                 assert importlib.util.find_spec(module.group(1)), f"make {target}: {command}"
             elif script:
                 assert (ROOT / script.group(1)).is_file(), f"make {target}: {command}"
+
+
+def test_compatibility_table_covers_aiohttp_web_and_is_true():
+    import aiohttp.web
+
+    import sketch.web
+
+    table = (ROOT / "docs" / "compatibility.md").read_text(encoding="utf-8")
+    said: dict[str, str] = {}
+    for row in re.findall(r"^\| (`.+?) \| (same|differs|not implemented) \|", table, re.M):
+        for name in re.findall(r"`(\w+)`", row[0]):
+            assert name not in said, f"{name} is in docs/compatibility.md twice"
+            said[name] = row[1]
+    assert sorted(set(aiohttp.web.__all__) - set(said)) == [], "missing from the table"
+    assert sorted(set(said) - set(aiohttp.web.__all__)) == [], "not aiohttp.web names"
+    ours = set(sketch.web.__all__)
+    wrong = [f"{name}: {status}" for name, status in said.items()
+             if (status == "not implemented") == (name in ours)]  # fmt: skip
+    assert wrong == [], "the table says otherwise than sketch.web.__all__"
