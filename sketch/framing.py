@@ -17,11 +17,8 @@ head, so each rule can be read and tested on its own.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-
-from multidict import CIMultiDict
-
-from .http import EXPECT, HOST, TRANSFER_ENCODING
 
 __all__ = ["Limits", "Refusal", "check_head"]
 
@@ -48,13 +45,26 @@ class Refusal:
     reason: str
 
 
-def check_head(version: str, headers: CIMultiDict[str]) -> Refusal | None:
-    """Rules 1 to 4, once the whole head is in. None means: serve it."""
+def check_head(version: str, fields: Iterable[tuple[str, str]]) -> Refusal | None:
+    """Rules 1 to 4, once the whole head is in. None means: serve it.
+
+    `fields` are the header fields as parsed, (name, value) in order: one pass over
+    them finds what the rules need, so no multidict is built for a request whose
+    handler never reads its headers.
+    """
     if version not in ("1.0", "1.1"):
         return Refusal(505, f"HTTP/{version} is not supported, only HTTP/1.0 and HTTP/1.1")
-    if version == "1.1" and len(headers.getall(HOST, ())) != 1:
+    hosts, codings, expectations = 0, [], []
+    for name, value in fields:
+        name = name.lower()  # RFC 9110 5.1: field names are case-insensitive
+        if name == "host":
+            hosts += 1
+        elif name == "transfer-encoding":
+            codings.append(value)
+        elif name == "expect":
+            expectations.append(value)
+    if version == "1.1" and hosts != 1:
         return Refusal(400, "an HTTP/1.1 request needs exactly one Host header")
-    codings = headers.getall(TRANSFER_ENCODING, ())
     if codings:
         if version == "1.0":
             return Refusal(400, "Transfer-Encoding is not allowed in an HTTP/1.0 request")
@@ -62,7 +72,7 @@ def check_head(version: str, headers: CIMultiDict[str]) -> Refusal | None:
         unknown = [name for name in names if name != "chunked"]
         if unknown:
             return Refusal(501, "no transfer coding other than chunked is implemented")
-    expect = headers.get(EXPECT)
-    if expect is not None and expect.strip().lower() != "100-continue":
+    names = {e.strip().lower() for value in expectations for e in value.split(",")}
+    if names - {"100-continue"}:  # RFC 9110 10.1.1: Expect is a list; each must be met
         return Refusal(417, "the only expectation supported is 100-continue")
     return None

@@ -38,7 +38,6 @@ from time import perf_counter
 from typing import Any
 
 import httptools
-from multidict import CIMultiDict
 
 from .events import Event, ParseError, ParserCallback, RequestHead, Tracer
 from .exceptions import HTTPBadRequest, HTTPException, HTTPNotImplemented, HTTPRequestTimeout
@@ -202,9 +201,8 @@ class RequestReader:
             self._skip_past(b"\r\n\r\n")
             self._emit(ParserCallback, "on_headers_complete", (), ())
         parser = self._parser
-        headers = CIMultiDict(self._headers)
         version = parser.get_http_version()
-        refusal = check_head(version, headers)
+        refusal = check_head(version, self._headers)
         if refusal is not None:
             self.refuse(refusal.status, refusal.reason)
             raise _StopParsing
@@ -213,7 +211,7 @@ class RequestReader:
             parser.get_method().decode("ascii"),
             self._url.decode("utf-8", "surrogateescape"),
             _VERSIONS[version],
-            headers,
+            self._headers,
             parser.should_keep_alive(),
             client_max_size=self.client_max_size,
         )

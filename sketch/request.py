@@ -79,6 +79,7 @@ class Request(MutableMapping[str, Any]):
     _post: MultiDictProxy[Any] | None = None
     _continue_sent = False  # `100 Continue`, at most once (see read())
     _cookies: MappingProxyType[str, str] | None = None  # parsed on first use
+    _headers: CIMultiDictProxy[str] | None = None  # built from _fields on first use
 
     def __init__(
         self,
@@ -86,7 +87,7 @@ class Request(MutableMapping[str, Any]):
         method: str,
         target: str,
         version: HttpVersion,
-        headers: CIMultiDict[str],
+        headers: CIMultiDict[str] | list[tuple[str, str]],
         keep_alive: bool,
         *,
         client_max_size: int = 1024**2,
@@ -95,7 +96,10 @@ class Request(MutableMapping[str, Any]):
         self.method = method
         self.version = version
         self.raw_path = target
-        self._headers = CIMultiDictProxy(headers)
+        if isinstance(headers, list):  # as parsed: the multidict is built on first use
+            self._fields = headers
+        else:
+            self._headers = CIMultiDictProxy(headers)
         self.keep_alive = keep_alive
         self._client_max_size = client_max_size
         self._state: dict[str, Any] = {}
@@ -104,7 +108,10 @@ class Request(MutableMapping[str, Any]):
 
     @property
     def headers(self) -> CIMultiDictProxy[str]:
-        return self._headers
+        headers = self._headers
+        if headers is None:
+            headers = self._headers = CIMultiDictProxy(CIMultiDict(self._fields))
+        return headers
 
     @property
     def rel_url(self) -> URL:
@@ -142,7 +149,7 @@ class Request(MutableMapping[str, Any]):
 
     @property
     def host(self) -> str:
-        return self._headers.get("Host") or self._protocol.local_address
+        return self.headers.get("Host") or self._protocol.local_address
 
     @property
     def url(self) -> URL:
@@ -156,26 +163,26 @@ class Request(MutableMapping[str, Any]):
     def cookies(self) -> MappingProxyType[str, str]:
         """The Cookie header's cookies, name -> value, read-only (cookies.py)."""
         if self._cookies is None:
-            self._cookies = MappingProxyType(parse_cookie_header(self._headers.get(COOKIE, "")))
+            self._cookies = MappingProxyType(parse_cookie_header(self.headers.get(COOKIE, "")))
         return self._cookies
 
     @property
     def content_type(self) -> str:
-        return parse_content_type(self._headers.get("Content-Type"))[0]
+        return parse_content_type(self.headers.get("Content-Type"))[0]
 
     @property
     def charset(self) -> str | None:
-        return parse_content_type(self._headers.get("Content-Type"))[1].get("charset")
+        return parse_content_type(self.headers.get("Content-Type"))[1].get("charset")
 
     @property
     def content_length(self) -> int | None:
-        value = self._headers.get("Content-Length")
+        value = self.headers.get("Content-Length")
         return None if value is None else int(value)
 
     @property
     def body_exists(self) -> bool:
         """Whether the head announced a body (RFC 9112 6.1)."""
-        return "Content-Length" in self._headers or "Transfer-Encoding" in self._headers
+        return "Content-Length" in self.headers or "Transfer-Encoding" in self.headers
 
     can_read_body = body_exists
 
@@ -235,7 +242,7 @@ class Request(MutableMapping[str, Any]):
 
     def _expects_continue(self) -> bool:
         # RFC 9110 10.1.1: only an HTTP/1.1 client waits for 100 Continue.
-        return self.version >= (1, 1) and self._headers.get(EXPECT, "").lower() == "100-continue"
+        return self.version >= (1, 1) and self.headers.get(EXPECT, "").lower() == "100-continue"
 
     @property
     def body_complete(self) -> bool:
@@ -287,7 +294,7 @@ class Request(MutableMapping[str, Any]):
                     parse_qsl(text, keep_blank_values=True, encoding=self.charset or "utf-8")
                 )
             elif content_type == "multipart/form-data":
-                form.extend(_parse_multipart(self._headers["Content-Type"], await self.read()))
+                form.extend(_parse_multipart(self.headers["Content-Type"], await self.read()))
         self._post = MultiDictProxy(form)
         return self._post
 

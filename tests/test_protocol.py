@@ -238,9 +238,15 @@ async def test_http_versions_other_than_10_and_11_get_505(version):
     assert transport.closed
 
 
-async def test_an_unknown_expectation_gets_417():
+@pytest.mark.parametrize(
+    "expect",
+    [b"Expect: teapot", b"Expect: 100-continue\r\nExpect: teapot", b"Expect: 100-continue, x"],
+    ids=["unknown", "a second field", "in a list"],
+)
+async def test_an_unknown_expectation_gets_417(expect):
+    # RFC 9110 10.1.1: Expect is a list, and every expectation in it must be met.
     protocol, transport, _ = connect()
-    await feed(protocol, b"GET / HTTP/1.1\r\nHost: x\r\nExpect: teapot\r\n\r\n")
+    await feed(protocol, b"GET / HTTP/1.1\r\nHost: x\r\n" + expect + b"\r\n\r\n")
     [response] = parse_responses(bytes(transport.written))
     assert response.status == 417
 
