@@ -278,3 +278,19 @@ async def test_sigterm_runs_the_shutdown_hooks_and_the_server_goes_on_serving():
     finally:
         process.kill()
         await process.wait()
+
+
+async def test_served_as_the_guides_runner_serves_it_a_cut_request_gets_the_last_answer():
+    loop = asyncio.get_running_loop()
+    serv = Server(loop)  # one for every connection: the guide's `lambda: serv`
+    server = await loop.create_server(lambda: serv, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        await ask(port, path="/whole")
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(b"GET /pieces HTTP/1.1\r\nHo")
+        answer = await asyncio.wait_for(reader.read(), 2)
+        writer.close()
+    finally:
+        server.close()
+    assert answer.endswith(b"Received request on /whole")
