@@ -190,14 +190,16 @@ async def serve(app, host="127.0.0.1", port=0):
     return server
 
 
-async def ask(port, method="GET", path="/", body=b"", timeout=2.0):
-    """Not the guide's: send one request on a new connection and return the raw answer,
-    every byte until the server closes. b"" if it closed without answering; TimeoutError
-    if it neither answered nor closed within `timeout` seconds."""
+async def ask(port, method="GET", path="/", body=b"", headers=None, timeout=2.0):
+    """Not the guide's: send one request on a new connection (Host and Content-Length,
+    then `headers`) and return the raw answer, every byte until the server closes.
+    b"" if it closed without answering; TimeoutError if it neither answered nor closed
+    within `timeout` seconds."""
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     try:
-        head = f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: {len(body)}\r\n\r\n"
-        writer.write(head.encode("latin-1") + body)
+        fields = {"Host": "127.0.0.1", "Content-Length": str(len(body)), **(headers or {})}
+        head = f"{method} {path} HTTP/1.1\r\n" + "".join(f"{k}: {v}\r\n" for k, v in fields.items())
+        writer.write((head + "\r\n").encode("latin-1") + body)
         return await asyncio.wait_for(reader.read(), timeout)
     finally:
         writer.close()
