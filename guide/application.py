@@ -38,11 +38,15 @@ class AppServer(Server):
 
     Bugs: `app` is kept and never passed to the Request; the app makes ONE of these and
     serves every connection with it (`lambda: serv`), one parser for them all.
+
+    One change: the text's __init__ here drops the `_encoding` of the section before,
+    which on_header reads; it is kept, or no request with a header could be parsed.
+    data_received only feeds the parser: response_writer answers now.
     """
 
     def __init__(self, loop, handler, app):
         self._loop = loop
-        self._encoding = "utf-8"  # the text's __init__ here omits it; on_header needs it
+        self._encoding = "utf-8"  # kept from the section before (see the docstring)
         self._url = None
         self._headers = {}
         self._body = None
