@@ -80,6 +80,7 @@ def test_the_sources_pass_ruff():
             "check",
             "sketch",
             "inspector",
+            "guide",
             "notebooks",
             "tests",
             "examples",
@@ -114,7 +115,7 @@ POSIX_PATHS_ALLOWED = {
 
 
 def _python_sources() -> list[Path]:
-    folders = ("sketch", "inspector", "notebooks", "tests", "examples", "bench")
+    folders = ("sketch", "inspector", "guide", "notebooks", "tests", "examples", "bench")
     return sorted(p for folder in folders for p in (ROOT / folder).rglob("*.py"))
 
 
