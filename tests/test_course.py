@@ -197,3 +197,17 @@ def test_the_instructor_notes_cover_every_chapter_with_measured_and_estimated_ti
         for part in ("*Misconceptions.*", "*Discussion.*", "*Where they get stuck.*"):
             assert part in section, f"{title}: {part}"
     assert "**Measured**" in notes and "**Estimated**" in notes
+
+
+def test_the_readme_says_how_to_open_the_course_each_way_and_run_the_sample():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    # the system's python has no sketch: the virtual environment's does
+    assert ".venv/bin/python examples/sample_app.py" in readme
+    assert not re.search(r"`python examples/sample_app\.py`", readme)
+    section = readme.split("\n## The course, three ways\n", 1)[1].split("\n## ", 1)[0]
+    for words in ("full edition", "learner edition", "make learn", "make lab", "Binder", "Colab"):
+        assert words in section, words
+    repo = re.search(r'REPO = "https://github\.com/([^"]+)"', _install_cell(_read(PATHS[0])).source)
+    slug = repo.group(1)
+    assert f"mybinder.org/v2/gh/{slug}/" in section
+    assert f"colab.research.google.com/github/{slug}/" in section
