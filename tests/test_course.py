@@ -211,3 +211,17 @@ def test_the_readme_says_how_to_open_the_course_each_way_and_run_the_sample():
     slug = repo.group(1)
     assert f"mybinder.org/v2/gh/{slug}/" in section
     assert f"colab.research.google.com/github/{slug}/" in section
+
+
+def test_a_chapters_time_is_the_same_wherever_it_is_given():
+    tables = {
+        name: (ROOT / name).read_text(encoding="utf-8")
+        for name in ("notebooks/README.md", "docs/instructor.md", "docs/workshop.md")
+    }
+    for path in PATHS:
+        title = _read(path).cells[0].source
+        minutes = re.search(r"\*\*About (\d+) minutes\*\*", title).group(1)
+        number = path.stem[:2]
+        for name, text in tables.items():
+            rows = [line for line in text.splitlines() if re.match(rf"\| \[?{number}[ _]", line)]
+            assert rows and f"| {minutes} min |" in rows[0], f"{name}, chapter {number}"
