@@ -225,3 +225,19 @@ def test_a_chapters_time_is_the_same_wherever_it_is_given():
         for name, text in tables.items():
             rows = [line for line in text.splitlines() if re.match(rf"\| \[?{number}[ _]", line)]
             assert rows and f"| {minutes} min |" in rows[0], f"{name}, chapter {number}"
+
+
+def test_the_frame_script_writes_the_frame_the_notebooks_have(monkeypatch, tmp_path):
+    """docs/course_frame.py, run again, changes nothing: notebooks and script agree."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("course_frame", ROOT / "docs" / "course_frame.py")
+    course_frame = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(course_frame)
+    shutil.copytree(NOTEBOOKS / "img", tmp_path / "img")
+    copies = [Path(shutil.copy(path, tmp_path / path.name)) for path in PATHS]
+    monkeypatch.setattr(course_frame, "NB", tmp_path)
+    for index in range(len(copies)):
+        course_frame.frame(copies, index)
+    for path, copy in zip(PATHS, copies, strict=True):
+        assert copy.read_bytes() == path.read_bytes(), f"python docs/course_frame.py: {path.name}"
