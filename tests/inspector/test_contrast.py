@@ -141,3 +141,19 @@ def test_the_non_colour_cues_stay():
 
     html = to_html(Text.assemble(("handler ", "bold"), ("note", "italic")))
     assert "font-weight: bold" in html and "font-style: italic" in html
+
+
+async def test_a_view_exported_as_html_reads_on_its_page(tmp_path):
+    from inspector.record import export_view
+
+    level = logging.getLogger("sketch.server").level
+    try:
+        toured = await run_demo(Console(file=io.StringIO(), width=100))
+    finally:
+        logging.getLogger("sketch.server").setLevel(level)
+    path = export_view(view_of(toured.recent[-1], "tree"), tmp_path / "tree.html", title="a<b")
+    html = path.read_text(encoding="utf-8")
+    assert "<title>a&lt;b</title>" in html
+    for page in PAGES.values():
+        drawn = pairs_drawn(html, page)
+        assert drawn and all(contrast(text, ground) >= MINIMUM for text, ground in drawn), drawn
