@@ -222,9 +222,11 @@ PICTURE = """\
 
 Every request takes this path, in sketch and in the framework you build. The top row
 runs in callbacks the event loop makes, one after another; from `create_task` on, the
-request has a Task of its own, where a handler may `await`. Each box is a chapter: the
-socket, transport and protocol in 01, the parser in 02, Request and Response in 03, the
-Task and the router in 04 and 05, the middlewares in 06, errors in 08."""
+request has a Task of its own, where a handler may `await`. Each box names the chapter
+that builds it: the socket, transport and protocol in 01, the parser in 02, Request and
+Response in 03, the Task and the router in 04 and 05, the middlewares in 06, and in 08
+the exceptions that become Responses. Around it all is the server's life: the hooks
+before the first request and after the last (07), and a graceful stop (09)."""
 
 FRAME = ("install", "picture", "built")  # metadata["sketch"]["course"] of the cells added
 
@@ -239,8 +241,8 @@ def _link(word: str, path: Path) -> str:
 
 
 def _nav(paths: list[Path], i: int) -> str:
-    before = _link("previous", paths[i - 1]) if i else "the first chapter"
-    after = _link("next", paths[i + 1]) if i + 1 < len(paths) else "the last chapter"
+    before = _link("previous", paths[i - 1]) if i else "this is the first chapter"
+    after = _link("next", paths[i + 1]) if i + 1 < len(paths) else "this is the last chapter"
     minutes = MINUTES[paths[i].stem[:2]]
     return (
         f"**About {minutes} minutes** for a learner (an estimate; the notebook itself runs "
