@@ -29,6 +29,7 @@ from sketch import events as ev
 from .connections import connections
 from .journey import journey
 from .model import Model, RequestTrace, mask_trace
+from .palette import THEME, card_style, reverse_on_card
 from .server_views import Dashboard, Timeline
 from .svg import Picture
 from .views import RequestTree, view_of
@@ -37,11 +38,12 @@ __all__ = ["LiveView", "watch", "show", "to_html", "HTMLView"]
 
 # The class lets a test (or a stylesheet) find the inspector's outputs. The line height
 # is the font's own (about 1.17 em for these fonts) so that box-drawing and tree lines
-# join from one line to the next; JupyterLab's own (1.37) leaves a gap in each.
+# join from one line to the next; JupyterLab's own (1.37) leaves a gap in each. The
+# colours are a card of the view's own (palette.py): it reads in light and dark themes.
 _PRE = (
     '<pre class="sketch-inspector" '
     "style=\"font-family:Menlo,'DejaVu Sans Mono',Consolas,monospace;"
-    'font-size:12px;line-height:1.15;margin:0;padding:0;white-space:pre">{code}</pre>'
+    "font-size:12px;line-height:1.15;margin:0;white-space:pre;" + card_style() + '">{code}</pre>'
 )
 
 
@@ -52,7 +54,8 @@ def to_html(renderable: Any, width: int = 100) -> str:
         record=True, width=width, file=io.StringIO(), color_system="truecolor", force_jupyter=False
     )
     console.print(renderable)
-    return console.export_html(inline_styles=True, code_format=_PRE)
+    html = console.export_html(inline_styles=True, code_format=_PRE, theme=THEME)
+    return reverse_on_card(html)
 
 
 class HTMLView:

@@ -15,6 +15,7 @@ import dataclasses
 import io
 import json
 from collections.abc import Iterable, Iterator
+from html import escape
 from pathlib import Path
 from typing import IO, Any
 
@@ -23,6 +24,7 @@ from rich.console import Console
 from sketch import events as ev
 
 from .model import Model
+from .palette import THEME, card_style, reverse_on_card
 from .secrets import Masker
 
 __all__ = ["encode", "decode", "Recorder", "load", "chrome_trace", "export_view"]
@@ -172,6 +174,16 @@ def chrome_trace(events: Iterable[ev.Event]) -> dict[str, Any]:
     return {"traceEvents": names + trace_events, "displayTimeUnit": "ms"}
 
 
+_PRE = (
+    "<pre style=\"font-family:Menlo,'DejaVu Sans Mono',Consolas,monospace;font-size:13px;"
+    "line-height:1.15;margin:0;white-space:pre;" + card_style() + '">{code}</pre>'
+)
+_PAGE = (
+    '<!DOCTYPE html>\n<html>\n<head>\n<meta charset="utf-8">\n<title>{title}</title>\n'
+    "</head>\n<body>\n{body}\n</body>\n</html>\n"
+)
+
+
 def export_view(view: object, path: str | Path, *, width: int = 100, title: str = "sketch") -> Path:
     """Write a view to `path` as SVG (.svg) or HTML (.html), for slides and handouts."""
     path = Path(path)
@@ -180,7 +192,10 @@ def export_view(view: object, path: str | Path, *, width: int = 100, title: str 
     if path.suffix == ".svg":
         path.write_text(console.export_svg(title=title), encoding="utf-8")
     elif path.suffix in (".html", ".htm"):
-        path.write_text(console.export_html(inline_styles=True), encoding="utf-8")
+        # The notebook's colours and card (palette.py): readable whatever the page's.
+        pre = console.export_html(inline_styles=True, theme=THEME, code_format=_PRE)
+        page = _PAGE.format(title=escape(title), body=reverse_on_card(pre))
+        path.write_text(page, encoding="utf-8")
     else:
         raise ValueError(f"export to .svg or .html, got {path.name!r}")
     return path
