@@ -137,8 +137,9 @@ async def test_two_pipelined_requests_are_two_bars_on_one_connection_the_second_
     bars = groups(lane, "request")
     assert [bar.get("data-req") for bar in bars] == ["1.1", "1.2"]
     waits = [float(_part(bar, "wait").get("data-ms")) for bar in bars]
-    # The second was parsed with the first, and waited for the slow answer before it.
-    assert waits[1] > 10 and waits[1] > 10 * waits[0], waits
+    # The second was parsed with the first, and waited for the slow answer (20 ms)
+    # before it; the first waited only for its Task to start (more on a busy machine).
+    assert waits[1] >= 15 and waits[1] > waits[0] + 10, waits
 
 
 async def test_concurrent_clients_are_one_lane_each_and_keep_alive_one_lane_for_all():
