@@ -37,7 +37,12 @@ except ImportError:
 
 HERE = Path(__file__).parent
 # What a notebook imports from its own folder: copied next to every edition.
-SUPPORT = ("checks.py", "diy_checks.py", "diy_magic.py")
+SUPPORT = (
+    "checks.py",
+    "exercise_checks.py",
+    "diy_checks",
+    "diy_magic.py",
+)  # diy_checks/: a package
 
 __all__ = ["notebooks", "learner_edition", "execute", "build_cells", "assemble", "SUPPORT"]
 
@@ -107,8 +112,14 @@ def copy_support(folder: Path) -> None:
     """Put the modules a notebook imports from its own folder into `folder`."""
     folder.mkdir(parents=True, exist_ok=True)
     for name in SUPPORT:
-        if (HERE / name).resolve() != (folder / name).resolve():
-            shutil.copyfile(HERE / name, folder / name)
+        source, target = HERE / name, folder / name
+        if source.resolve() == target.resolve():
+            continue
+        if source.is_dir():  # a package: its modules, never a stale __pycache__
+            ignore = shutil.ignore_patterns("__pycache__")
+            shutil.copytree(source, target, ignore=ignore, dirs_exist_ok=True)
+        else:
+            shutil.copyfile(source, target)
 
 
 def execute(

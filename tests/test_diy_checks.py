@@ -23,7 +23,6 @@ sys.path.insert(0, str(NOTEBOOKS))
 
 from checks import FAILED, NOT_YET, PASSED  # noqa: E402
 from diy_checks import (  # noqa: E402
-    _ask,
     check_application,
     check_exceptions,
     check_graceful,
@@ -36,6 +35,7 @@ from diy_checks import (  # noqa: E402
     check_sample_app,
     check_server,
 )
+from diy_checks.client import ask  # noqa: E402
 from diy_magic import forget, module_of, write_module  # noqa: E402
 from editions import _build_stub, _solutions, assemble, execute, learner_edition  # noqa: E402
 
@@ -665,11 +665,11 @@ async def _run_the_sample_app_as_a_script(folder: Path) -> None:
         connection = await asyncio.open_connection("127.0.0.1", port)
         writers.append(connection[1])
         for _ in range(2):  # two requests on one connection
-            got = await _ask(port, "GET", "/john_doe", writers, connection)
+            got = await ask(port, "GET", "/john_doe", writers, connection)
             assert (got.status, got.text) == (200, "Welcome, john_doe!"), got
-        got = await _ask(port, "GET", "/alice", writers)
+        got = await ask(port, "GET", "/alice", writers)
         assert got.status == 404, got
-        got = await _ask(port, "POST", "/john_doe", writers)
+        got = await ask(port, "POST", "/john_doe", writers)
         assert (got.status, got.headers.get("allow")) == (405, "GET"), got
         for writer in writers:
             writer.close()
