@@ -262,6 +262,28 @@ WRONG = {
             [("{self.content_type}; charset={self.charset}", "{self.content_type}")],
             "Content-Type is 'text/plain': a str body is sent as 'text/plain; charset=utf-8'",
         ),
+        (  # a serializer that ignores the status it was given
+            "response.py",
+            [('f"HTTP/1.1 {self.status} {self.reason}"', '"HTTP/1.1 200 OK"')],
+            "a 201 response starts b'HTTP/1.1 200 OK",
+        ),
+        (  # a serializer that ignores the reason it was given: the standard phrase always
+            "response.py",
+            [("reason or HTTPStatus(status).phrase", "HTTPStatus(status).phrase")],
+            "charset='latin-1') sent the status line 'HTTP/1.1 202 Accepted': a reason given "
+            "is the one sent",
+        ),
+        (  # a serializer that ignores the Content-Type it was given
+            "response.py",
+            [("{self.content_type}; charset={self.charset}", "text/plain; charset=utf-8")],
+            "charset='latin-1') sent Content-Type: 'text/plain; charset=utf-8': send the "
+            "content_type and charset given",
+        ),
+        (  # a body always encoded in UTF-8, whatever its charset says
+            "response.py",
+            [("body = body.encode(charset)", 'body = body.encode("utf-8")')],
+            "encode the str body with the charset given",
+        ),
     ],
     "application": [
         (  # a route found by its path alone: the first with that path answers any method
@@ -284,6 +306,18 @@ WRONG = {
             "router.py",
             [(', headers={"Allow": ", ".join(sorted(allowed))}', "")],
             "has no Allow header: a 405 must say which methods would work",
+        ),
+        (  # an Allow that lists every method of every route, not those of this path
+            "router.py",
+            [
+                (
+                    "            allowed.add(method)  # the path matched, the method did not",
+                    "            allowed.add(method)  # the path matched, the method did not\n"
+                    "        allowed.update(m for m, _, _ in self.routes if allowed)",
+                )
+            ],
+            "the 405 for DELETE /users says Allow: GET, POST, PUT: only the methods of the "
+            "routes whose path is /users",
         ),
         (  # the handler run to its end inside data_received
             "application.py",

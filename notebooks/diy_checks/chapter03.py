@@ -88,21 +88,49 @@ async def check_request(folder: Path | None = None) -> None:
     )
 
 
+# (text, what else Response() is given, the status line, the Content-Type sent): each
+# argument is one a serializer could ignore, so each changes what goes on the wire.
 ANSWERS = [
-    ("héllo wörld ✓", 201, "Created", {"X-Served-By": "diy"}),
-    ("no such page", 404, "Not Found", {}),
+    (
+        "héllo wörld ✓",
+        {"status": 201, "headers": {"X-Served-By": "diy"}},
+        "HTTP/1.1 201 Created",
+        "text/plain; charset=utf-8",
+    ),
+    ("no such page", {"status": 404}, "HTTP/1.1 404 Not Found", "text/plain; charset=utf-8"),
+    (
+        "<p>café</p>",
+        {"status": 202, "reason": "Queued", "content_type": "text/html", "charset": "latin-1"},
+        "HTTP/1.1 202 Queued",
+        "text/html; charset=latin-1",
+    ),
 ]
 
 
-def _head(raw: bytes, status: int, reason: str, text: str) -> None:
+def _given(given: dict) -> str:
+    """The arguments as the learner would write them: "status=202, reason='Queued'"."""
+    return ", ".join(f"{name}={value!r}" for name, value in given.items())
+
+
+def _head(raw: bytes, text: str, given: dict, status_line: str) -> None:
     """Say in words what is wrong with one response's head, as a strict client sees it."""
+    status = given["status"]
     if not raw.startswith(f"HTTP/1.1 {status} ".encode()):
-        raise Problem(f"a {status} response starts {raw[:20]!r}: start with 'HTTP/1.1 {status} '")
-    line = raw.split(b"\n", 1)[0].rstrip(b"\r").decode("latin-1")
-    if line != f"HTTP/1.1 {status} {reason}":
         raise Problem(
-            f"the status line is {line!r}: the reason phrase of {status} is {reason!r} "
-            "(http.HTTPStatus(status).phrase)"
+            f"a {status} response starts {raw[:20]!r}: start with 'HTTP/1.1 {status} ', "
+            "the status the Response was given"
+        )
+    line = raw.split(b"\n", 1)[0].rstrip(b"\r").decode("latin-1")
+    if line != status_line:
+        if "reason" in given:
+            raise Problem(
+                f"Response(..., {_given(given)}) sent the status line {line!r}: a reason "
+                f"given is the one sent, {status_line!r}; HTTPStatus(status).phrase is only "
+                "for when none is given"
+            )
+        raise Problem(
+            f"the status line is {line!r}: the reason phrase of {status} is "
+            f"{status_line.split(' ', 2)[2]!r} (http.HTTPStatus(status).phrase)"
         )
     if b"\r\n\r\n" not in raw or b"\n" in raw.split(b"\r\n\r\n")[0].replace(b"\r\n", b""):
         raise Problem(
@@ -111,11 +139,17 @@ def _head(raw: bytes, status: int, reason: str, text: str) -> None:
         )
     head = raw.split(b"\r\n\r\n")[0].decode("latin-1").split("\r\n")[1:]
     fields = {k.strip().lower(): v.strip() for k, _, v in (f.partition(":") for f in head)}
-    length, size = fields.get("content-length"), len(text.encode())
+    charset = given.get("charset", "utf-8")
+    length, size = fields.get("content-length"), len(text.encode(charset))
     if length != str(size):
+        if charset != "utf-8" and length == str(len(text.encode())):
+            raise Problem(
+                f"Response({text!r}, {_given(given)}) sent the body's UTF-8, {length} bytes: "
+                f"encode the str body with the charset given ({size} bytes in {charset})"
+            )
         raise Problem(
-            f"the body {text!r} is {size} bytes in UTF-8 and Content-Length says {length}: "
-            "count the bytes of the encoded body, not the characters of the text"
+            f"the body {text!r} is {size} bytes in {charset.upper()} and Content-Length says "
+            f"{length}: count the bytes of the encoded body, not the characters of the text"
         )
 
 
@@ -123,8 +157,8 @@ async def _response_on_the_wire(start_server: Callable, Server: type, Response: 
     import httptools
 
     wire = []
-    for text, status, _, headers in ANSWERS:
-        raw = Response(text, status=status, headers=dict(headers)).encode()
+    for text, given, _, _ in ANSWERS:
+        raw = Response(text, **given).encode()
         if not isinstance(raw, bytes):
             raise Problem(f"Response.encode() returned a {type(raw).__name__}: return bytes")
         wire.append(raw)
@@ -134,10 +168,11 @@ async def _response_on_the_wire(start_server: Callable, Server: type, Response: 
         return next(answers)
 
     get = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"
-    received = await exchange(start_server, Server, handler, [get, get])
+    received = await exchange(start_server, Server, handler, [get] * len(ANSWERS))
     rest = received
-    for (text, status, reason, headers), raw in zip(ANSWERS, wire, strict=True):
-        _head(raw, status, reason, text)
+    for (text, given, status_line, content_type), raw in zip(ANSWERS, wire, strict=True):
+        status = given["status"]
+        _head(raw, text, given, status_line)
         message = Message()
         parser = httptools.HttpResponseParser(message)
         try:
@@ -147,19 +182,25 @@ async def _response_on_the_wire(start_server: Callable, Server: type, Response: 
         except httptools.HttpParserError as exc:
             if not message.complete:
                 raise Problem(f"a client cannot parse your {status} response: {exc}")
-        if not message.complete or message.body != text.encode():
+        body = text.encode(given.get("charset", "utf-8"))
+        if not message.complete or message.body != body:
             raise Problem(f"the client read the body {message.body!r} for {text!r}")
         kind = message.headers.get("content-type")
-        if kind != "text/plain; charset=utf-8":
+        if kind != content_type:
+            if "content_type" in given:
+                raise Problem(
+                    f"Response(..., {_given(given)}) sent Content-Type: {kind!r}: send the "
+                    f"content_type and charset given, {content_type!r}"
+                )
             raise Problem(
                 f"the {status} response's Content-Type is {kind!r}: a str body is sent as "
-                "'text/plain; charset=utf-8', so that clients know how to decode it"
+                f"{content_type!r}, so that clients know how to decode it"
             )
-        for name, value in headers.items():
+        for name, value in given.get("headers", {}).items():
             if message.headers.get(name.lower()) != value:
                 raise Problem(
-                    f"Response(..., headers={headers!r}) did not send {name}: {value}: "
-                    "write the headers you were given too"
+                    f"Response(..., headers={given['headers']!r}) did not send {name}: "
+                    f"{value}: write the headers you were given too"
                 )
         rest = rest[len(raw) :]
 
@@ -167,7 +208,7 @@ async def _response_on_the_wire(start_server: Callable, Server: type, Response: 
 async def check_response(folder: Path | None = None) -> None:
     """Chapter 03's second build: diy/response.py, Response and its bytes on the wire."""
     await check_build(
-        "responses every client reads whole, two on one connection",
+        "responses every client reads whole, as given, several on one connection",
         _response_on_the_wire,
         [
             ("01", "protocol", "start_server"),
