@@ -160,6 +160,7 @@ class _Pipeline(asyncio.Protocol):
     def connection_made(self, transport: Any) -> None:
         self.transport = transport
         self.seen["connections"] += 1
+        self.seen["transports"].append(transport)
         self.timer = asyncio.get_running_loop().call_later(WAIT, self.answer_what_came)
 
     def data_received(self, data: bytes) -> None:
@@ -177,6 +178,8 @@ class _Pipeline(asyncio.Protocol):
             answer = b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body)
             # One answer per write, a little apart, as a real server sends them.
             loop.call_later(0.02 * delay, self.write, answer)
+        if b"connection: close" in self.received.lower():  # the client asked (RFC 9112 9.6)
+            loop.call_later(0.02 * len(targets), self.transport.close)
         self.seen["targets"] += targets[self.answered :]
         self.answered = len(targets)
         if self.answered < len(PATHS):  # the rest, if it ever comes, one at a time
@@ -192,7 +195,7 @@ class _Pipeline(asyncio.Protocol):
 
 
 async def _pipelines(pipelined: Callable) -> None:
-    seen: dict[str, Any] = {"connections": 0, "pipelined": False, "targets": []}
+    seen: dict[str, Any] = {"connections": 0, "pipelined": False, "targets": [], "transports": []}
     loop = asyncio.get_running_loop()
     listener = await loop.create_server(lambda: _Pipeline(seen), "127.0.0.1", 0)
     port = listener.sockets[0].getsockname()[1]
@@ -207,6 +210,8 @@ async def _pipelines(pipelined: Callable) -> None:
             )
     finally:
         listener.close()
+        for transport in seen["transports"]:  # a connection the answer left open, too
+            transport.abort()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(listener.wait_closed(), 1)
     if seen["connections"] > 1:

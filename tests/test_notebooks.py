@@ -177,3 +177,34 @@ def test_a_wrong_solution_is_told_what_is_wrong_in_plain_words(name, tmp_path):
         o for c in executed.cells for o in c.get("outputs", []) if o.output_type == "error"
     ]
     assert tracebacks == []
+
+
+# "Run All, then solve": the check cell run again after the closing cell has run.
+AFTER_CLOSING = {
+    "00_start_here": (NOT_YET, "Run again the cells from the one holding"),
+    "09_graceful_shutdown": (PASSED, "stuck ones do not hold the shutdown"),
+    "11_beyond_the_guide": (PASSED, "three pipelined requests"),
+}
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("name", sorted(AFTER_CLOSING))
+def test_a_check_run_after_the_closing_cell_works_or_names_the_cell_to_rerun(name, tmp_path):
+    prefix, words = AFTER_CLOSING[name]
+    path = NOTEBOOKS / f"{name}.ipynb"
+    assemble(tmp_path, PATHS[: PATHS.index(path)])
+    notebook = nbformat.read(path, as_version=4)
+    checks = [c for c in notebook.cells if "check" in c.metadata.get("tags", [])]
+    notebook.cells.append(nbformat.v4.new_code_cell(checks[-1].source))  # after the last
+    executed = execute(notebook, tmp_path)
+    outputs = [o for o in executed.cells[-1].get("outputs", [])]
+    assert [o for o in outputs if o.output_type == "error"] == []
+    verdicts = [
+        line
+        for o in outputs
+        if o.output_type == "stream"
+        for line in o.text.splitlines()
+        if line.startswith((PASSED, NOT_YET, FAILED))
+    ]
+    assert len(verdicts) == 1 and verdicts[0].startswith(prefix), verdicts
+    assert words in verdicts[0], verdicts
