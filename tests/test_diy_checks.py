@@ -116,6 +116,12 @@ def _made_once(attribute: str) -> list[tuple[str, str]]:
 # check: [(module, [(old, new), ...], what the check must say)]
 WRONG = {
     "protocol": [
+        (  # a str written: the transport raises inside the learner's data_received
+            "protocol.py",
+            [("self.transport.write(data)", "self.transport.write(data.decode())")],
+            "your code raised TypeError: data argument must be a bytes-like object, not "
+            "'str', at diy/protocol.py line 13 (in data_received)",
+        ),
         (  # the guide's runner: one protocol made once, handed to every connection
             "protocol.py",
             [
@@ -379,6 +385,17 @@ WRONG = {
         ),
     ],
     "middlewares": [
+        (  # the learner's own code raises inside the server
+            "middleware.py",
+            [
+                (
+                    "    for mw in reversed(middlewares):",
+                    "    1 / 0\n    for mw in reversed(middlewares):",
+                )
+            ],
+            "your code raised ZeroDivisionError: division by zero, at diy/middleware.py line "
+            "22 (in wrap_handler)",
+        ),
         (  # the guide's loop: the last listed ends up outermost
             "middleware.py",
             [("for mw in reversed(middlewares):", "for mw in middlewares:")],
@@ -745,3 +762,14 @@ def test_solutions_leave_the_assembled_framework(tmp_path):
         assert PASSED in text and FAILED not in text and NOT_YET not in text
     # the framework the full edition leaves, and the app.py chapter 10 wrote, as a script
     asyncio.run(_run_the_sample_app_as_a_script(tmp_path))
+
+
+async def test_an_exception_in_the_learners_server_is_named_without_a_traceback(folder, capsys):
+    """06: `1 / 0` in the learner's middleware code, caught and logged by their server."""
+    _built(folder, "06")
+    _break(folder, "middleware.py", "    for mw in", "    1 / 0\n    for mw in")
+    capsys.readouterr()
+    await check_middlewares(folder)
+    out, err = capsys.readouterr()
+    assert "your code raised ZeroDivisionError: division by zero, at diy/middleware.py" in out
+    assert "Traceback" not in out + err and "File " not in out + err, out + err

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from typing import Any
 
 from checks import Problem
 
+from .raised import LoopErrors
 from .serving import WAIT, close_all, port_of
 
 
@@ -116,63 +116,6 @@ async def ask(
         except httptools.HttpParserError as exc:
             raise Problem(f"{method} {target}: a client cannot parse the response: {exc}")
     return Answer(parser.get_status_code(), message.headers, message.body)
-
-
-class LoopErrors:
-    """What the loop's exception handler is told while a check runs, kept to explain."""
-
-    def __init__(self) -> None:
-        self.seen: list[dict[str, Any]] = []
-
-    def __enter__(self) -> LoopErrors:
-        import logging
-
-        logging.disable(logging.CRITICAL)  # a traceback logged by your server is expected here
-        self.loop = asyncio.get_running_loop()
-        self.before = self.loop.get_exception_handler()
-        self.loop.set_exception_handler(lambda loop, context: self.seen.append(context))
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        import gc
-        import logging
-
-        gc.collect()  # a Task nobody kept reports its lost exception when it is collected
-        self.loop.set_exception_handler(self.before)
-        logging.disable(logging.NOTSET)
-
-    def explain(self) -> str:
-        """The first error the loop saw, in words, or ''."""
-        import gc
-
-        gc.collect()
-        for context in self.seen:
-            error = context.get("exception")
-            message = context.get("message", "")
-            if error is None:
-                continue
-            what = f"{type(error).__name__}: {error}"
-            if "never retrieved" in message:
-                return (
-                    f"the handler's Task ended with {what}, and nobody retrieved that "
-                    "exception, so the client was never answered: catch it in the Task "
-                    "and answer 500"
-                )
-            if "data_received" in message:
-                if isinstance(error, RuntimeError) and "loop" in str(error):
-                    return (
-                        f"data_received failed with {what}: hand_off runs inside the loop "
-                        "that is already running, so it cannot run the handler to its end "
-                        "(asyncio.run, run_until_complete): start a Task with "
-                        "loop.create_task(...) and return at once"
-                    )
-                return (
-                    f"data_received failed with {what}: the Server calls its handler "
-                    "synchronously and writes the bytes it returns, so hand_off must start "
-                    "a Task for the async handler and return b'' at once"
-                )
-            return f"the loop reported {message!r}: {what}"
-        return ""
 
 
 def expect(answer: Answer | None, method: str, target: str, status: int, errors: LoopErrors):

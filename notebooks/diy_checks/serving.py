@@ -20,6 +20,8 @@ from typing import Any
 from checks import FAILED, NOT_YET, Problem, check
 from diy_magic import PACKAGE, forget
 
+from .raised import LoopErrors, describe
+
 WAIT = 1.0  # seconds a client waits for an answer before it says there was none
 
 Part = tuple[str, str, str]  # (chapter, module, name): ("01", "protocol", "start_server")
@@ -69,7 +71,33 @@ async def check_build(
             print(f"{NOT_YET} {title}: {hint}")
             return
         found.append(value)
-    await check(title, test, *found)
+    await check(title, _guarded(test), *found)
+
+
+def _guarded(test: Callable[..., Awaitable[None]]) -> Callable[..., Awaitable[None]]:
+    """`test`, with what the learner's code raised inside the server named in its verdict.
+
+    A check sees the symptom (no answer, a 500, a layer that never ran); the cause is
+    often an exception in the learner's code, caught and logged by their own server. Say
+    that first, in words: its type, its message, its line in diy/.
+    """
+
+    async def run(*parts: Any) -> None:
+        with LoopErrors() as errors:
+            try:
+                await test(*parts)
+            except Problem as problem:
+                raised = errors.learners_exception()
+                if raised and raised.split(", at ")[0] not in str(problem):
+                    raise Problem(
+                        f"your code raised {raised}, while the check's requests were "
+                        f"served. What the check saw then: {problem}"
+                    ) from None
+                raise
+            except Exception as error:  # raised straight at the check: where, too
+                raise Problem(f"your code raised {describe(error)}") from None
+
+    return run
 
 
 async def close_all(server: Any, writers: list[asyncio.StreamWriter]) -> None:
