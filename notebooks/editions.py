@@ -171,7 +171,7 @@ def working_copy(outdir: Path, edition: str) -> list[Path]:
     always refreshed: they are the course's, not the learner's. Returns the kept ones."""
     outdir.mkdir(parents=True, exist_ok=True)
     stamps_path = outdir / WRITTEN
-    stamps = json.loads(stamps_path.read_text()) if stamps_path.exists() else {}
+    stamps = json.loads(stamps_path.read_text(encoding="utf-8")) if stamps_path.exists() else {}
     kept = []
     for path in notebooks():
         target = outdir / path.name
@@ -183,7 +183,7 @@ def working_copy(outdir: Path, edition: str) -> list[Path]:
             notebook = learner_edition(notebook)
         nbformat.write(notebook, target)
         stamps[path.name] = _digest(target)
-    stamps_path.write_text(json.dumps(stamps, indent=1, sort_keys=True) + "\n")
+    stamps_path.write_text(json.dumps(stamps, indent=1, sort_keys=True) + "\n", encoding="utf-8")
     copy_support(outdir)
     print(f"the {edition} edition: {outdir}/")
     for target in kept:

@@ -156,22 +156,21 @@ def test_a_working_copy_keeps_what_the_learner_changed(tmp_path, capsys):
     notebook = nbformat.read(edited, as_version=4)
     notebook.cells.append(nbformat.v4.new_code_cell("my_own_work = 1"))
     nbformat.write(notebook, edited)  # as JupyterLab saves it
-    untouched.write_text("{}")  # an older build, as it was written: refreshed
-    stamps = json.loads((tmp_path / WRITTEN).read_text())
+    untouched.write_text("{}", encoding="utf-8")  # an older build, as it was written: refreshed
+    stamps = json.loads((tmp_path / WRITTEN).read_text(encoding="utf-8"))
     stamps[untouched.name] = hashlib.sha256(b"{}").hexdigest()
-    (tmp_path / WRITTEN).write_text(json.dumps(stamps))
+    (tmp_path / WRITTEN).write_text(json.dumps(stamps), encoding="utf-8")
     (tmp_path / PATHS[3].name).unlink()  # a deleted one: written again
     capsys.readouterr()
     assert working_copy(tmp_path, "learner") == [edited]
     assert f"kept your copy of {edited.name}" in capsys.readouterr().out
-    assert "my_own_work = 1" in edited.read_text()
+    assert "my_own_work = 1" in edited.read_text(encoding="utf-8")
     assert nbformat.read(untouched, as_version=4).cells  # the edition again
     assert (tmp_path / PATHS[3].name).exists()
     full = working_copy(tmp_path / "lab", "full")  # make lab's: the solutions are in
-    assert (
-        full == []
-        and "greeting = (await client.get(" in (tmp_path / "lab" / PATHS[0].name).read_text()
-    )
+    assert full == [] and "greeting = (await client.get(" in (
+        tmp_path / "lab" / PATHS[0].name
+    ).read_text(encoding="utf-8")
 
 
 @pytest.mark.timeout(120)
