@@ -4,14 +4,26 @@ PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 
-.PHONY: test lab bench trace student handouts solutions doctor lint load mutate clean
+.PHONY: test lab learn bench trace student handouts solutions doctor lint load mutate clean
 
 test: $(VENV)/.test
 	$(PY) -m pytest
 
+# JupyterLab on a working copy under build/, never on the tracked notebooks/: it autosaves,
+# and a notebook saved with outputs in notebooks/ would fail make test. A notebook edited
+# there is kept when the copy is refreshed (notebooks/editions.py, working_copy).
 # Jupyter refuses to run as root unless told; containers often are root.
+JUPYTER_LAB = $(VENV)/bin/jupyter lab $$([ "$$(id -u)" = 0 ] && echo --allow-root)
+
+# The full edition (solutions in), in build/lab/.
 lab: $(VENV)/.lab
-	$(VENV)/bin/jupyter lab notebooks/ $$([ "$$(id -u)" = 0 ] && echo --allow-root)
+	$(PY) -m notebooks.editions lab build/lab
+	$(JUPYTER_LAB) build/lab
+
+# The learner edition (exercises as stubs), built into build/student/ and opened there.
+learn: $(VENV)/.lab
+	$(PY) -m notebooks.editions student build/student
+	$(JUPYTER_LAB) build/student
 
 # Throughput against aiohttp and the bare-protocol ceiling (docs/performance.md).
 bench: $(VENV)/.bench
@@ -23,7 +35,8 @@ $(VENV)/.bench: pyproject.toml | $(VENV)/bin/python
 	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[test,bench]'
 	touch $@
 
-# Workshops: the learner edition, executed HTML handouts of both editions, a readiness check.
+# Workshops: the learner edition (a notebook edited there is kept), executed HTML
+# handouts of both editions, a readiness check.
 student: $(VENV)/.test
 	$(PY) -m notebooks.editions student build/student
 

@@ -1,6 +1,7 @@
 """The course's two editions, the handouts made from them, and the assembled solutions.
 
     python -m notebooks.editions student OUTDIR     # the learner edition
+    python -m notebooks.editions lab OUTDIR         # the full edition, a working copy
     python -m notebooks.editions handouts OUTDIR    # both editions, executed, as HTML
     python -m notebooks.editions solutions OUTDIR   # the full edition, executed in order,
                                                     # leaving OUTDIR/diy/ (the framework)
@@ -18,12 +19,17 @@ task as comments, the module's imports (`"imports": "import asyncio"`) and each 
 set to None: the module exists, its names are stubs, and the checks say "not yet".
 
 Notebooks run in a working folder that is not the tracked notebooks/: the support
-modules (SUPPORT) are copied there, and `diy/` is written there.
+modules (SUPPORT) are copied there, and `diy/` is written there. `student` and `lab`
+make such working copies (make learn and make lab open JupyterLab on them): a notebook
+is written there only if it is missing or unchanged since it was last written (its hash
+is kept in .written.json); one the learner has edited or run is kept, and said so.
 """
 
 from __future__ import annotations
 
 import copy
+import hashlib
+import json
 import shutil
 import sys
 from pathlib import Path
@@ -37,9 +43,22 @@ except ImportError:
 
 HERE = Path(__file__).parent
 # What a notebook imports from its own folder: copied next to every edition.
-SUPPORT = ("checks.py", "diy_checks.py", "diy_magic.py")
+SUPPORT = (
+    "checks.py",
+    "exercise_checks.py",
+    "diy_checks",
+    "diy_magic.py",
+)  # diy_checks/: a package
 
-__all__ = ["notebooks", "learner_edition", "execute", "build_cells", "assemble", "SUPPORT"]
+__all__ = [
+    "notebooks",
+    "learner_edition",
+    "execute",
+    "build_cells",
+    "assemble",
+    "working_copy",
+    "SUPPORT",
+]
 
 
 def notebooks() -> list[Path]:
@@ -107,8 +126,14 @@ def copy_support(folder: Path) -> None:
     """Put the modules a notebook imports from its own folder into `folder`."""
     folder.mkdir(parents=True, exist_ok=True)
     for name in SUPPORT:
-        if (HERE / name).resolve() != (folder / name).resolve():
-            shutil.copyfile(HERE / name, folder / name)
+        source, target = HERE / name, folder / name
+        if source.resolve() == target.resolve():
+            continue
+        if source.is_dir():  # a package: its modules, never a stale __pycache__
+            ignore = shutil.ignore_patterns("__pycache__")
+            shutil.copytree(source, target, ignore=ignore, dirs_exist_ok=True)
+        else:
+            shutil.copyfile(source, target)
 
 
 def execute(
@@ -132,12 +157,46 @@ def execute(
     return executed
 
 
-def _student(outdir: Path) -> None:
+WRITTEN = ".written.json"  # in a working copy: each notebook's hash when it was written
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def working_copy(outdir: Path, edition: str) -> list[Path]:
+    """Write the `edition` ("learner" or "full") of every notebook into `outdir`, except
+    over one the learner has changed since it was written there: that one is kept (and
+    its path printed), so rebuilding never loses their work. The support modules are
+    always refreshed: they are the course's, not the learner's. Returns the kept ones."""
     outdir.mkdir(parents=True, exist_ok=True)
+    stamps_path = outdir / WRITTEN
+    stamps = json.loads(stamps_path.read_text(encoding="utf-8")) if stamps_path.exists() else {}
+    kept = []
     for path in notebooks():
-        nbformat.write(learner_edition(nbformat.read(path, as_version=4)), outdir / path.name)
-        print(f"learner edition: {outdir / path.name}")
+        target = outdir / path.name
+        if target.exists() and stamps.get(path.name) != _digest(target):
+            kept.append(target)
+            continue
+        notebook = nbformat.read(path, as_version=4)
+        if edition == "learner":
+            notebook = learner_edition(notebook)
+        nbformat.write(notebook, target)
+        stamps[path.name] = _digest(target)
+    stamps_path.write_text(json.dumps(stamps, indent=1, sort_keys=True) + "\n", encoding="utf-8")
     copy_support(outdir)
+    print(f"the {edition} edition: {outdir}/")
+    for target in kept:
+        print(f"  kept your copy of {target.name} (edited or run there); delete it for a fresh one")
+    return kept
+
+
+def _student(outdir: Path) -> None:
+    working_copy(outdir, "learner")
+
+
+def _lab(outdir: Path) -> None:
+    working_copy(outdir, "full")
 
 
 def _solutions(outdir: Path, paths: list[Path] | None = None) -> None:
@@ -170,7 +229,12 @@ def _handouts(outdir: Path, paths: list[Path] | None = None) -> None:
 
 
 def main(argv: list[str]) -> int:
-    commands = {"student": _student, "handouts": _handouts, "solutions": _solutions}
+    commands = {
+        "student": _student,
+        "lab": _lab,
+        "handouts": _handouts,
+        "solutions": _solutions,
+    }
     if len(argv) != 2 or argv[0] not in commands:
         print(__doc__, file=sys.stderr)
         return 2

@@ -23,7 +23,6 @@ sys.path.insert(0, str(NOTEBOOKS))
 
 from checks import FAILED, NOT_YET, PASSED  # noqa: E402
 from diy_checks import (  # noqa: E402
-    _ask,
     check_application,
     check_exceptions,
     check_graceful,
@@ -36,6 +35,7 @@ from diy_checks import (  # noqa: E402
     check_sample_app,
     check_server,
 )
+from diy_checks.client import ask  # noqa: E402
 from diy_magic import forget, module_of, write_module  # noqa: E402
 from editions import _build_stub, _solutions, assemble, execute, learner_edition  # noqa: E402
 
@@ -116,6 +116,12 @@ def _made_once(attribute: str) -> list[tuple[str, str]]:
 # check: [(module, [(old, new), ...], what the check must say)]
 WRONG = {
     "protocol": [
+        (  # a str written: the transport raises inside the learner's data_received
+            "protocol.py",
+            [("self.transport.write(data)", "self.transport.write(data.decode())")],
+            "your code raised TypeError: data argument must be a bytes-like object, not "
+            "'str', at diy/protocol.py line 13 (in data_received)",
+        ),
         (  # the guide's runner: one protocol made once, handed to every connection
             "protocol.py",
             [
@@ -262,6 +268,28 @@ WRONG = {
             [("{self.content_type}; charset={self.charset}", "{self.content_type}")],
             "Content-Type is 'text/plain': a str body is sent as 'text/plain; charset=utf-8'",
         ),
+        (  # a serializer that ignores the status it was given
+            "response.py",
+            [('f"HTTP/1.1 {self.status} {self.reason}"', '"HTTP/1.1 200 OK"')],
+            "a 201 response starts b'HTTP/1.1 200 OK",
+        ),
+        (  # a serializer that ignores the reason it was given: the standard phrase always
+            "response.py",
+            [("reason or HTTPStatus(status).phrase", "HTTPStatus(status).phrase")],
+            "charset='latin-1') sent the status line 'HTTP/1.1 202 Accepted': a reason given "
+            "is the one sent",
+        ),
+        (  # a serializer that ignores the Content-Type it was given
+            "response.py",
+            [("{self.content_type}; charset={self.charset}", "text/plain; charset=utf-8")],
+            "charset='latin-1') sent Content-Type: 'text/plain; charset=utf-8': send the "
+            "content_type and charset given",
+        ),
+        (  # a body always encoded in UTF-8, whatever its charset says
+            "response.py",
+            [("body = body.encode(charset)", 'body = body.encode("utf-8")')],
+            "encode the str body with the charset given",
+        ),
     ],
     "application": [
         (  # a route found by its path alone: the first with that path answers any method
@@ -284,6 +312,18 @@ WRONG = {
             "router.py",
             [(', headers={"Allow": ", ".join(sorted(allowed))}', "")],
             "has no Allow header: a 405 must say which methods would work",
+        ),
+        (  # an Allow that lists every method of every route, not those of this path
+            "router.py",
+            [
+                (
+                    "            allowed.add(method)  # the path matched, the method did not",
+                    "            allowed.add(method)  # the path matched, the method did not\n"
+                    "        allowed.update(m for m, _, _ in self.routes if allowed)",
+                )
+            ],
+            "the 405 for DELETE /users says Allow: GET, POST, PUT: only the methods of the "
+            "routes whose path is /users",
         ),
         (  # the handler run to its end inside data_received
             "application.py",
@@ -345,6 +385,17 @@ WRONG = {
         ),
     ],
     "middlewares": [
+        (  # the learner's own code raises inside the server
+            "middleware.py",
+            [
+                (
+                    "    for mw in reversed(middlewares):",
+                    "    1 / 0\n    for mw in reversed(middlewares):",
+                )
+            ],
+            "your code raised ZeroDivisionError: division by zero, at diy/middleware.py line "
+            "22 (in wrap_handler)",
+        ),
         (  # the guide's loop: the last listed ends up outermost
             "middleware.py",
             [("for mw in reversed(middlewares):", "for mw in middlewares:")],
@@ -665,11 +716,11 @@ async def _run_the_sample_app_as_a_script(folder: Path) -> None:
         connection = await asyncio.open_connection("127.0.0.1", port)
         writers.append(connection[1])
         for _ in range(2):  # two requests on one connection
-            got = await _ask(port, "GET", "/john_doe", writers, connection)
+            got = await ask(port, "GET", "/john_doe", writers, connection)
             assert (got.status, got.text) == (200, "Welcome, john_doe!"), got
-        got = await _ask(port, "GET", "/alice", writers)
+        got = await ask(port, "GET", "/alice", writers)
         assert got.status == 404, got
-        got = await _ask(port, "POST", "/john_doe", writers)
+        got = await ask(port, "POST", "/john_doe", writers)
         assert (got.status, got.headers.get("allow")) == (405, "GET"), got
         for writer in writers:
             writer.close()
@@ -711,3 +762,14 @@ def test_solutions_leave_the_assembled_framework(tmp_path):
         assert PASSED in text and FAILED not in text and NOT_YET not in text
     # the framework the full edition leaves, and the app.py chapter 10 wrote, as a script
     asyncio.run(_run_the_sample_app_as_a_script(tmp_path))
+
+
+async def test_an_exception_in_the_learners_server_is_named_without_a_traceback(folder, capsys):
+    """06: `1 / 0` in the learner's middleware code, caught and logged by their server."""
+    _built(folder, "06")
+    _break(folder, "middleware.py", "    for mw in", "    1 / 0\n    for mw in")
+    capsys.readouterr()
+    await check_middlewares(folder)
+    out, err = capsys.readouterr()
+    assert "your code raised ZeroDivisionError: division by zero, at diy/middleware.py" in out
+    assert "Traceback" not in out + err and "File " not in out + err, out + err

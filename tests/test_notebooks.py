@@ -14,6 +14,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import sys
 import time
 from pathlib import Path
@@ -26,7 +28,7 @@ sys.path.insert(0, str(NOTEBOOKS))
 
 from checks import FAILED, NOT_YET, PASSED  # noqa: E402
 from diy_magic import module_of  # noqa: E402
-from editions import assemble, execute, learner_edition, notebooks  # noqa: E402
+from editions import assemble, execute, notebooks  # noqa: E402
 
 PATHS = notebooks()
 
@@ -78,18 +80,31 @@ def _lines(notebook, prefix: str) -> list[str]:
     return found
 
 
+@pytest.fixture(scope="module")
+def student(tmp_path_factory):
+    """The learner edition as `make student` builds it, build/student/: its notebooks run
+    there as they are, in the chapters' order, as a learner runs them."""
+    from editions import _student
+
+    folder = tmp_path_factory.mktemp("build") / "student"
+    _student(folder)
+    return folder
+
+
 @pytest.mark.timeout(120)
 @pytest.mark.parametrize("edition", ["full", "learner"])
 @pytest.mark.parametrize("path", PATHS, ids=[p.stem for p in PATHS])
 def test_the_notebook_runs_top_to_bottom(path, edition, request, tmp_path):
+    folder = tmp_path
     if edition == "full":
         request.getfixturevalue("behind_a_closed_proxy")
         assemble(tmp_path, PATHS[: PATHS.index(path)])
-    notebook = nbformat.read(path, as_version=4)
-    if edition == "learner":
-        notebook = learner_edition(notebook)
+        notebook = nbformat.read(path, as_version=4)
+    else:
+        folder = request.getfixturevalue("student")
+        notebook = nbformat.read(folder / path.name, as_version=4)
     started = time.monotonic()
-    executed = execute(notebook, tmp_path)
+    executed = execute(notebook, folder)
     took = time.monotonic() - started
     outputs = [o for cell in executed.cells for o in cell.get("outputs", [])]
     errors = [f"{o.ename}: {o.evalue}" for o in outputs if o.output_type == "error"]
@@ -129,7 +144,33 @@ def test_the_learner_edition_keeps_the_checks_and_drops_the_solutions(tmp_path):
                     assert f"{name} = None" in after.source
             else:
                 assert after.source == before.source
-    assert (tmp_path / "checks.py").exists() and (tmp_path / "diy_magic.py").exists()
+    for support in ("checks.py", "exercise_checks.py", "diy_magic.py", "diy_checks/__init__.py"):
+        assert (tmp_path / support).exists(), support
+
+
+def test_a_working_copy_keeps_what_the_learner_changed(tmp_path, capsys):
+    from editions import WRITTEN, working_copy
+
+    assert working_copy(tmp_path, "learner") == []
+    edited, untouched = tmp_path / PATHS[1].name, tmp_path / PATHS[2].name
+    notebook = nbformat.read(edited, as_version=4)
+    notebook.cells.append(nbformat.v4.new_code_cell("my_own_work = 1"))
+    nbformat.write(notebook, edited)  # as JupyterLab saves it
+    untouched.write_text("{}", encoding="utf-8")  # an older build, as it was written: refreshed
+    stamps = json.loads((tmp_path / WRITTEN).read_text(encoding="utf-8"))
+    stamps[untouched.name] = hashlib.sha256(b"{}").hexdigest()
+    (tmp_path / WRITTEN).write_text(json.dumps(stamps), encoding="utf-8")
+    (tmp_path / PATHS[3].name).unlink()  # a deleted one: written again
+    capsys.readouterr()
+    assert working_copy(tmp_path, "learner") == [edited]
+    assert f"kept your copy of {edited.name}" in capsys.readouterr().out
+    assert "my_own_work = 1" in edited.read_text(encoding="utf-8")
+    assert nbformat.read(untouched, as_version=4).cells  # the edition again
+    assert (tmp_path / PATHS[3].name).exists()
+    full = working_copy(tmp_path / "lab", "full")  # make lab's: the solutions are in
+    assert full == [] and "greeting = (await client.get(" in (
+        tmp_path / "lab" / PATHS[0].name
+    ).read_text(encoding="utf-8")
 
 
 @pytest.mark.timeout(120)
@@ -177,3 +218,34 @@ def test_a_wrong_solution_is_told_what_is_wrong_in_plain_words(name, tmp_path):
         o for c in executed.cells for o in c.get("outputs", []) if o.output_type == "error"
     ]
     assert tracebacks == []
+
+
+# "Run All, then solve": the check cell run again after the closing cell has run.
+AFTER_CLOSING = {
+    "00_start_here": (NOT_YET, "Run again the cells from the one holding"),
+    "09_graceful_shutdown": (PASSED, "stuck ones do not hold the shutdown"),
+    "11_beyond_the_guide": (PASSED, "three pipelined requests"),
+}
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("name", sorted(AFTER_CLOSING))
+def test_a_check_run_after_the_closing_cell_works_or_names_the_cell_to_rerun(name, tmp_path):
+    prefix, words = AFTER_CLOSING[name]
+    path = NOTEBOOKS / f"{name}.ipynb"
+    assemble(tmp_path, PATHS[: PATHS.index(path)])
+    notebook = nbformat.read(path, as_version=4)
+    checks = [c for c in notebook.cells if "check" in c.metadata.get("tags", [])]
+    notebook.cells.append(nbformat.v4.new_code_cell(checks[-1].source))  # after the last
+    executed = execute(notebook, tmp_path)
+    outputs = [o for o in executed.cells[-1].get("outputs", [])]
+    assert [o for o in outputs if o.output_type == "error"] == []
+    verdicts = [
+        line
+        for o in outputs
+        if o.output_type == "stream"
+        for line in o.text.splitlines()
+        if line.startswith((PASSED, NOT_YET, FAILED))
+    ]
+    assert len(verdicts) == 1 and verdicts[0].startswith(prefix), verdicts
+    assert words in verdicts[0], verdicts
