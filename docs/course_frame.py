@@ -57,7 +57,7 @@ if "google.colab" in sys.modules:
     sys.path[:0] = [str(clone), str(clone / "notebooks")]  # importable without a restart
     from editions import assemble, copy_support, notebooks
 
-    copy_support(Path.cwd())  # checks.py, diy_checks.py, diy_magic.py beside this notebook
+    copy_support(Path.cwd())  # the modules the checks need (editions.SUPPORT), beside it
     if not Path("diy").exists():  # a fresh Colab machine: the chapters before, solved
         assemble(Path.cwd(), [path for path in notebooks() if path.name < CHAPTER])"""
 
