@@ -16,6 +16,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from notebooks.editions import SUPPORT
+
 from .test_project import _requirement
 
 ROOT = Path(__file__).parent.parent
@@ -142,7 +144,7 @@ def test_on_colab_the_install_cell_clones_installs_and_writes_the_chapters_befor
     assert ran[0][:2] == ["git", "clone"] and (clone / "sketch" / "__init__.py").exists()
     assert ran[1][1:] == ["-m", "pip", "install", "-q", "-e", str(clone), "httpx", "aiohttp"]
     assert sys.path[:2] == [str(clone), str(clone / "notebooks")]
-    assert {"checks.py", "diy_checks.py", "diy_magic.py"} <= {p.name for p in work.iterdir()}
+    assert set(SUPPORT) <= {p.name for p in work.iterdir()}  # checks.py, diy_checks/, ...
     # chapter 03 starts on what 01 and 02 build, and not on its own modules
     written = sorted(p.name for p in (work / "diy").iterdir())
     assert written == ["__init__.py", "protocol.py", "server.py"]
