@@ -218,7 +218,7 @@ the glossary in docs/glossary.md.""",
 PICTURE = """\
 ## A request's path
 
-![The path of one request: client, socket, transport, protocol, parser, Request, then a Task, the router, the middlewares around the handler, the Response, and bytes out back to the client](attachment:request_path.svg)
+![The path of one request: client, socket, transport, protocol, parser, Request, then a Task, the router, the middlewares around the handler, the Response, and bytes out back to the client]({src})
 
 Every request takes this path, in sketch and in the framework you build. The top row
 runs in callbacks the event loop makes, one after another; from `create_task` on, the
@@ -270,12 +270,12 @@ def frame(paths: list[Path], i: int) -> None:
     cells[:] = [c for c in cells if c.metadata.get("sketch", {}).get("course") not in FRAME]
     added = []
     if chapter == "00":
-        picture = _cell("markdown", PICTURE, "picture")
+        # The picture goes in the cell itself, as a data: URL: the learner edition,
+        # Colab and the handouts copy the notebook, not img/; and JupyterLab 4 draws
+        # no SVG attachment (it renders png, jpeg, gif, bmp and webp attachments only).
         svg = (NB / "img" / "request_path.svg").read_bytes()
-        picture["attachments"] = {
-            "request_path.svg": {"image/svg+xml": base64.b64encode(svg).decode()}
-        }
-        added.append(picture)
+        src = "data:image/svg+xml;base64," + base64.b64encode(svg).decode()
+        added.append(_cell("markdown", PICTURE.replace("{src}", src), "picture"))
     added.append(_cell("code", INSTALL.format(chapter=chapter), "install"))
     cells[1:1] = added
     cells.append(_cell("markdown", SUMMARY[chapter], "built"))

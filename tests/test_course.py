@@ -65,11 +65,14 @@ def test_each_chapter_closes_with_what_it_built(path):
 def test_chapter_00_opens_with_a_picture_of_a_requests_path():
     cells = _read(PATHS[0]).cells
     picture = cells[1]
-    assert picture.cell_type == "markdown" and "](attachment:request_path.svg)" in picture.source
-    # The notebook carries the file itself, so the learner edition, Colab and the
-    # handouts, which copy the notebook and not img/, still show it.
-    stored = base64.b64decode(picture.attachments["request_path.svg"]["image/svg+xml"])
-    assert stored == PICTURE.read_bytes(), "re-attach img/request_path.svg to 00's picture cell"
+    # The notebook carries the file itself, as a data: URL, so the learner edition,
+    # Colab and the handouts, which copy the notebook and not img/, still show it; and
+    # JupyterLab 4 draws it (an SVG attachment it would not: a learner saw alt text).
+    found = re.search(r"\]\(data:image/svg\+xml;base64,([A-Za-z0-9+/=]+)\)", picture.source)
+    assert picture.cell_type == "markdown" and found, "00's picture is not a data: URL"
+    assert not picture.get("attachments"), "JupyterLab 4 does not draw SVG attachments"
+    stored = base64.b64decode(found.group(1))
+    assert stored == PICTURE.read_bytes(), "run docs/course_frame.py: 00's picture is stale"
     svg = ET.fromstring(PICTURE.read_bytes())
     text = " ".join(t.text or "" for t in svg.iter("{http://www.w3.org/2000/svg}text"))
     for stage in (
