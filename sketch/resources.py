@@ -15,7 +15,7 @@ from yarl import URL
 
 from .checks import is_async_callable
 from .exceptions import HTTPException
-from .response import StreamResponse
+from .stream_response import StreamResponse
 from .views import View
 
 __all__ = [

@@ -10,7 +10,7 @@ from yarl import URL
 from .exceptions import HTTPForbidden, HTTPNotFound
 from .file_response import FileResponse
 from .resources import Resource, Route, _quote, _unquote_safe
-from .response import StreamResponse
+from .stream_response import StreamResponse
 
 __all__ = ["StaticResource"]
 
