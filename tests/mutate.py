@@ -49,6 +49,7 @@ DEFAULT_MODULES = [
     "sketch/middleware.py",
     "sketch/http.py",
     "sketch/response.py",
+    "sketch/stream_response.py",
     "sketch/reader.py",
     "sketch/protocol.py",
     "sketch/writer.py",
@@ -65,12 +66,14 @@ SLOW_TESTS = [
     "tests/inspector/",
 ]
 # Test files that exercise a module most, tried right after its own tests/test_<module>.py
-# (or first, for a module split out of another whose tests it shares: resources, static).
+# (or first, for a module split out of another whose tests it shares: resources, static,
+# stream_response).
 _FIRST = {
     "sketch/framing.py": ["tests/test_limits.py", "tests/test_hostile.py"],
     "sketch/reader.py": ["tests/test_protocol.py", "tests/test_limits.py", "tests/test_hostile.py"],
     "sketch/middleware.py": ["tests/test_app.py"],
     "sketch/response.py": ["tests/test_protocol.py"],
+    "sketch/stream_response.py": ["tests/test_response.py", "tests/test_protocol.py"],
     "sketch/http.py": ["tests/test_response.py", "tests/test_protocol.py"],
     "sketch/routing.py": ["tests/test_app.py"],
     "sketch/resources.py": ["tests/test_routing.py", "tests/test_app.py"],
