@@ -8,6 +8,7 @@ import time
 
 import pytest
 
+from sketch.events import AnswersFlushed, Tracer
 from sketch.writer import Batch, Writer
 
 HEAD = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
@@ -37,7 +38,7 @@ class Broken(Recorder):
 def make(transport=None, batch=None) -> tuple[Writer, Recorder]:
     transport = transport or Recorder()
     batch = batch or Batch(asyncio.get_running_loop())
-    return Writer(transport, batch), transport
+    return Writer(transport, batch, Tracer(), conn=1), transport
 
 
 async def next_turn() -> None:
@@ -222,8 +223,6 @@ async def test_drain_does_not_wait_once_the_connection_is_lost():
 
 
 async def test_a_flush_reports_how_long_its_answers_were_held_when_traced():
-    from sketch.events import AnswersFlushed, Tracer
-
     tracer, events = Tracer(), []
     writer = Writer(Recorder(), Batch(asyncio.get_running_loop()), tracer, conn=7)
     writer.write_soon(HEAD)  # held before anyone listened: when is not known
