@@ -237,3 +237,19 @@ async def test_a_flush_reports_how_long_its_answers_were_held_when_traced():
     assert (first.answers, first.size, first.held) == (1, len(HEAD), 0.0)
     assert (second.answers, second.size) == (2, len(HEAD) + len(OTHER))
     assert 0.01 <= second.held < 1.0
+
+
+async def test_answers_held_while_tracing_was_off_report_held_0_after_an_earlier_traced_flush():
+    tracer, events = Tracer(), []
+    writer = Writer(Recorder(), Batch(asyncio.get_running_loop()), tracer, conn=7)
+    stop = tracer.subscribe(events.append)
+    writer.write_soon(HEAD)
+    time.sleep(0.01)
+    writer.flush()  # traced: held for 10 ms
+    stop()
+    writer.write_soon(OTHER)  # held while nobody listened: when is not known
+    tracer.subscribe(events.append)
+    writer.flush()
+    first, second = events
+    assert 0.01 <= first.held < 1.0
+    assert (second.answers, second.size, second.held) == (1, len(OTHER), 0.0)
