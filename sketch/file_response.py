@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .http import format_http_date
-from .response import StreamResponse
+from .stream_response import StreamResponse
 
 if TYPE_CHECKING:
     from multidict import CIMultiDictProxy

@@ -16,7 +16,7 @@ from .exceptions import HTTPMethodNotAllowed
 
 if TYPE_CHECKING:
     from .request import Request
-    from .response import StreamResponse
+    from .stream_response import StreamResponse
 
 __all__ = ["View"]
 

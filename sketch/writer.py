@@ -55,16 +55,12 @@ class Writer:
     """One connection's way out: the transport, the bytes held, and flow control."""
 
     def __init__(
-        self,
-        transport: asyncio.Transport,
-        batch: Batch,
-        tracer: Tracer | None = None,
-        conn: int = 0,
+        self, transport: asyncio.Transport, batch: Batch, tracer: Tracer, conn: int
     ) -> None:
         self.transport: asyncio.Transport | None = transport
         self._batch = batch
-        self._tracer = tracer or Tracer()
-        self._conn = conn  # the connection's number, for trace events
+        self._tracer = tracer
+        self._conn = conn  # the connection's number, for trace events (never 0: server-wide)
         self._held_at = 0.0  # when the first held answer came (traced only)
         self._held: list[bytes] = []
         self._held_bytes = 0

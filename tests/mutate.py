@@ -44,9 +44,12 @@ ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_MODULES = [
     "sketch/framing.py",
     "sketch/routing.py",
+    "sketch/resources.py",
+    "sketch/static.py",
     "sketch/middleware.py",
     "sketch/http.py",
     "sketch/response.py",
+    "sketch/stream_response.py",
     "sketch/reader.py",
     "sketch/protocol.py",
     "sketch/writer.py",
@@ -62,14 +65,19 @@ SLOW_TESTS = [
     "tests/test_examples.py",
     "tests/inspector/",
 ]
-# Test files that exercise a module most, tried right after its own tests/test_<module>.py.
+# Test files that exercise a module most, tried right after its own tests/test_<module>.py
+# (or first, for a module split out of another whose tests it shares: resources, static,
+# stream_response).
 _FIRST = {
     "sketch/framing.py": ["tests/test_limits.py", "tests/test_hostile.py"],
     "sketch/reader.py": ["tests/test_protocol.py", "tests/test_limits.py", "tests/test_hostile.py"],
     "sketch/middleware.py": ["tests/test_app.py"],
     "sketch/response.py": ["tests/test_protocol.py"],
+    "sketch/stream_response.py": ["tests/test_response.py", "tests/test_protocol.py"],
     "sketch/http.py": ["tests/test_response.py", "tests/test_protocol.py"],
     "sketch/routing.py": ["tests/test_app.py"],
+    "sketch/resources.py": ["tests/test_routing.py", "tests/test_app.py"],
+    "sketch/static.py": ["tests/test_routing.py", "tests/test_file_response.py"],
 }
 COPY_IGNORE = shutil.ignore_patterns(
     ".git", ".venv", "build", "__pycache__", ".pytest_cache", ".hypothesis", ".ruff_cache", "*.pyc"
@@ -415,8 +423,8 @@ def _first_tests(copy: Path, module: str) -> tuple[list[str], list[str]]:
     a kill seconds it does not need, so the rest runs only for a mutant that survived.
     """
     files = fast_tests(copy, module)
-    own = f"tests/test_{Path(module).stem}.py"
-    return ([own], files[1:]) if files[:1] == [own] else ([], files)
+    own = [f"tests/test_{Path(module).stem}.py", *_FIRST.get(module, [])[:1]]
+    return (files[:1], files[1:]) if files[:1] and files[0] in own else ([], files)
 
 
 def run(mutants: list[Mutant], jobs: int, timeout: float, progress) -> None:

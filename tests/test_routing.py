@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from pathlib import Path
 
 import httpx
@@ -11,7 +12,7 @@ import sketch
 from sketch import web
 from sketch.http import HttpVersion11
 from sketch.request import Request
-from sketch.routing import MatchInfoError, Resource, UrlDispatcher
+from sketch.routing import MatchInfoError, Resource, StaticResource, UrlDispatcher
 
 from .conftest import exchange, parse_responses
 
@@ -273,6 +274,18 @@ async def test_add_static_reads_files_in_the_chunk_size_given(public):
         async with httpx.AsyncClient(base_url=str(server.url)) as client:
             response = await client.get("/static/css/site.css")
     assert response.content == (public / "css" / "site.css").read_bytes()
+
+
+def test_static_files_are_read_in_aiohttps_chunk_size_by_default(public):
+    from aiohttp import web_urldispatcher
+
+    def default(function):
+        return inspect.signature(function).parameters["chunk_size"].default
+
+    aiohttp_default = default(web_urldispatcher.UrlDispatcher.add_static)
+    assert default(web_urldispatcher.StaticResource) == aiohttp_default
+    assert UrlDispatcher().add_static("/static", public).chunk_size == aiohttp_default
+    assert StaticResource("/static", public).chunk_size == aiohttp_default
 
 
 def test_a_slash_or_a_percent_escaped_in_a_variable_is_captured_decoded():

@@ -8,6 +8,7 @@ import time
 
 import pytest
 
+from sketch.events import AnswersFlushed, Tracer
 from sketch.writer import Batch, Writer
 
 HEAD = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
@@ -37,7 +38,7 @@ class Broken(Recorder):
 def make(transport=None, batch=None) -> tuple[Writer, Recorder]:
     transport = transport or Recorder()
     batch = batch or Batch(asyncio.get_running_loop())
-    return Writer(transport, batch), transport
+    return Writer(transport, batch, Tracer(), conn=1), transport
 
 
 async def next_turn() -> None:
@@ -222,8 +223,6 @@ async def test_drain_does_not_wait_once_the_connection_is_lost():
 
 
 async def test_a_flush_reports_how_long_its_answers_were_held_when_traced():
-    from sketch.events import AnswersFlushed, Tracer
-
     tracer, events = Tracer(), []
     writer = Writer(Recorder(), Batch(asyncio.get_running_loop()), tracer, conn=7)
     writer.write_soon(HEAD)  # held before anyone listened: when is not known
@@ -238,3 +237,19 @@ async def test_a_flush_reports_how_long_its_answers_were_held_when_traced():
     assert (first.answers, first.size, first.held) == (1, len(HEAD), 0.0)
     assert (second.answers, second.size) == (2, len(HEAD) + len(OTHER))
     assert 0.01 <= second.held < 1.0
+
+
+async def test_answers_held_while_tracing_was_off_report_held_0_after_an_earlier_traced_flush():
+    tracer, events = Tracer(), []
+    writer = Writer(Recorder(), Batch(asyncio.get_running_loop()), tracer, conn=7)
+    stop = tracer.subscribe(events.append)
+    writer.write_soon(HEAD)
+    time.sleep(0.01)
+    writer.flush()  # traced: held for 10 ms
+    stop()
+    writer.write_soon(OTHER)  # held while nobody listened: when is not known
+    tracer.subscribe(events.append)
+    writer.flush()
+    first, second = events
+    assert 0.01 <= first.held < 1.0
+    assert (second.answers, second.size, second.held) == (1, len(OTHER), 0.0)
