@@ -19,7 +19,7 @@ from sketch.multipart import MultipartReader
 from sketch.streams import StreamReader
 
 from .test_aiohttp_parity import start
-from .test_streams import STATM, _rss
+from .test_streams import STATM, MemoryGrowth
 
 BOUNDARY = "xYzZY"
 BODY = (
@@ -148,32 +148,20 @@ async def test_a_30_mb_file_in_a_multipart_upload_is_never_held_whole():
 
     app = sketch_web.Application()
     app.router.add_post("/upload", upload)
-    peak = baseline = _rss()
-
-    async def watch() -> None:
-        nonlocal peak
-        while True:
-            peak = max(peak, _rss())
-            await asyncio.sleep(0.005)
-
-    watcher = asyncio.ensure_future(watch())
-    try:
-        async with await sketch.serve(app) as server:
-            reader, writer = await asyncio.open_connection(server.host, server.port)
-            length = len(head) + size + len(tail)
-            writer.write(
-                b"POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n"
-                b"Content-Type: multipart/form-data; boundary=xYzZY\r\n\r\n" % length + head
-            )
-            for _ in range(size // len(piece)):
-                writer.write(piece)
-                await writer.drain()
-            writer.write(tail)
-            answer = await asyncio.wait_for(reader.read(65536), 30)
-            writer.close()
-            await writer.wait_closed()
-    finally:
-        watcher.cancel()
+    async with MemoryGrowth() as memory, await sketch.serve(app) as server:
+        reader, writer = await asyncio.open_connection(server.host, server.port)
+        length = len(head) + size + len(tail)
+        writer.write(
+            b"POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n"
+            b"Content-Type: multipart/form-data; boundary=xYzZY\r\n\r\n" % length + head
+        )
+        for _ in range(size // len(piece)):
+            writer.write(piece)
+            await writer.drain()
+        writer.write(tail)
+        answer = await asyncio.wait_for(reader.read(65536), 30)
+        writer.close()
+        await writer.wait_closed()
     assert answer.startswith(b"HTTP/1.1 200") and answer.endswith(b"\r\n\r\n%d" % size)
-    grown = peak - baseline
+    grown = memory.grown
     assert grown < 16 * 1024 * 1024, f"the server's memory grew by {grown / 2**20:.1f} MiB"

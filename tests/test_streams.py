@@ -211,6 +211,28 @@ def _rss() -> int:
     return int(STATM.read_text(encoding="ascii").split()[1]) * 4096
 
 
+class MemoryGrowth:
+    """`async with MemoryGrowth() as memory:` ... `memory.grown`: how far this process's
+    resident memory rose above where it started, sampled every 5 ms while the block ran."""
+
+    async def __aenter__(self) -> MemoryGrowth:
+        self.baseline = self.peak = _rss()
+        self._watcher = asyncio.ensure_future(self._watch())
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self._watcher.cancel()
+
+    async def _watch(self) -> None:
+        while True:
+            self.peak = max(self.peak, _rss())
+            await asyncio.sleep(0.005)
+
+    @property
+    def grown(self) -> int:
+        return self.peak - self.baseline
+
+
 @pytest.mark.skipif(not STATM.exists(), reason="reads the process's memory from Linux's /proc")
 async def test_a_50_mb_upload_read_slowly_keeps_the_server_s_memory_flat():
     size = 50 * 1024 * 1024
@@ -237,34 +259,22 @@ async def test_a_50_mb_upload_read_slowly_keeps_the_server_s_memory_flat():
             else None
         )
     )
-    peak = baseline = _rss()
-
-    async def watch() -> None:
-        nonlocal peak
-        while True:
-            peak = max(peak, _rss())
-            await asyncio.sleep(0.005)
-
-    watcher = asyncio.ensure_future(watch())
-    try:
-        async with await sketch.serve(app) as server:
-            reader, writer = await asyncio.open_connection(server.host, server.port)
-            writer.write(b"POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % size)
-            for _ in range(size // len(piece)):
-                writer.write(piece)
-                await writer.drain()
-            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 30)
-            length = int(head.lower().split(b"content-length: ")[1].split(b"\r\n")[0])
-            answer = json.loads(await reader.readexactly(length))
-            writer.close()
-            await writer.wait_closed()
-    finally:
-        watcher.cancel()
+    async with MemoryGrowth() as memory, await sketch.serve(app) as server:
+        reader, writer = await asyncio.open_connection(server.host, server.port)
+        writer.write(b"POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % size)
+        for _ in range(size // len(piece)):
+            writer.write(piece)
+            await writer.drain()
+        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 30)
+        length = int(head.lower().split(b"content-length: ")[1].split(b"\r\n")[0])
+        answer = json.loads(await reader.readexactly(length))
+        writer.close()
+        await writer.wait_closed()
     assert head.startswith(b"HTTP/1.1 200")
     assert answer == {"size": size, "sha256": expected.hexdigest()}
     # Paused and resumed, many times over (the server pauses once more when it stops).
     assert pauses[:2] == [True, False] and pauses.count(False) >= pauses.count(True) - 1 > 10
-    grown = peak - baseline
+    grown = memory.grown
     assert grown < 16 * 1024 * 1024, f"the server's memory grew by {grown / 2**20:.1f} MiB"
 
 
