@@ -45,7 +45,7 @@ def closed_by_the_last_cell(server: Any = None, client: Any = None, live: Any = 
 
 async def check_greeting(greeting: Any, server: Any, client: Any, live: Any) -> None:
     """00: `greeting` is the text of a GET /hello/<name> sent with the notebook's client."""
-    title = "greet yourself with GET /hello/<name>"
+    title = "greet yourself with GET /hello/your-name"
     if closed_by_the_last_cell(server, client, live):
         print(f"{NOT_YET} {title}: {RERUN.format(cell='live = inspector.watch(app)')}")
         return

@@ -180,8 +180,8 @@ def test_handouts_are_executed_html_of_both_editions(tmp_path):
     _handouts(tmp_path, PATHS[:1])
     full = (tmp_path / "full" / "00_start_here.html").read_text(encoding="utf-8")
     learner = (tmp_path / "learner" / "00_start_here.html").read_text(encoding="utf-8")
-    assert "passed: greet yourself with GET /hello/<name>" in full
-    assert "not yet: greet yourself with GET /hello/<name>" in learner
+    assert "passed: greet yourself with GET /hello/your-name" in full
+    assert "not yet: greet yourself with GET /hello/your-name" in learner
     assert "sketch-inspector" in full
 
 
