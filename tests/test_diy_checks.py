@@ -120,7 +120,7 @@ WRONG = {
             "protocol.py",
             [("self.transport.write(data)", "self.transport.write(data.decode())")],
             "your code raised TypeError: data argument must be a bytes-like object, not "
-            "'str', at diy/protocol.py line 13 (in data_received)",
+            "'str', at diy/protocol.py line 13 (the build cell's line 14, in data_received)",
         ),
         (  # the guide's runner: one protocol made once, handed to every connection
             "protocol.py",
@@ -394,7 +394,7 @@ WRONG = {
                 )
             ],
             "your code raised ZeroDivisionError: division by zero, at diy/middleware.py line "
-            "22 (in wrap_handler)",
+            "22 (the build cell's line 23, in wrap_handler)",
         ),
         (  # the guide's loop: the last listed ends up outermost
             "middleware.py",

@@ -1,8 +1,9 @@
 """What the learner's code raised inside the server while a check ran, in plain words.
 
 A check's verdict names the learner's exception and where in diy/ it was raised
-("ZeroDivisionError: division by zero, at diy/middleware.py line 22 (in wrap_handler)"),
-never a traceback: tracebacks logged meanwhile are kept, not printed.
+("ZeroDivisionError: division by zero, at diy/middleware.py line 22 (the build cell's
+line 23, in wrap_handler)"), never a traceback: tracebacks logged meanwhile are kept,
+not printed.
 """
 
 from __future__ import annotations
@@ -35,7 +36,8 @@ class _Keep(logging.Handler):
 
 
 def _in_diy(error: BaseException | None) -> str:
-    """Where in diy/ `error` was raised: "diy/server.py line 12 (in data_received)".
+    """Where in diy/ `error` was raised: "diy/server.py line 12 (the build cell's line
+    13, in data_received)".
 
     The innermost frame of the learner's package counts, unless a frame of the check's
     own code is inside it: an exception a check's handler raises on purpose (a bug the
@@ -48,7 +50,13 @@ def _in_diy(error: BaseException | None) -> str:
         if "diy_checks" in parts:
             return ""
         if PACKAGE in parts[:-1]:
-            return f"{PACKAGE}/{parts[-1]} line {frame.lineno} (in {frame.name})"
+            # The build cell's first line, `%%diy <module>.py`, is not written to the
+            # file: in the cell, the line is one further down.
+            cell_line = frame.lineno + 1
+            return (
+                f"{PACKAGE}/{parts[-1]} line {frame.lineno} "
+                f"(the build cell's line {cell_line}, in {frame.name})"
+            )
     return ""
 
 
