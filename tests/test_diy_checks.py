@@ -156,7 +156,7 @@ WRONG = {
         (  # a str where the transport takes bytes
             "protocol.py",
             [("self.transport.write(data)", "self.transport.write(data.decode())")],
-            "closed with no answer: did data_received raise? (transport.write takes bytes",
+            "closed with no answer: data_received must write the data back before anything",
         ),
     ],
     "server": [

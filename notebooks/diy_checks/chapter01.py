@@ -64,8 +64,8 @@ async def _echo_per_connection(EchoProtocol: type, start_server: Callable) -> No
                     )
                 if got == b"":
                     raise Problem(
-                        f"{name}'s connection closed with no answer: did data_received "
-                        "raise? (transport.write takes bytes, not str)"
+                        f"{name}'s connection closed with no answer: data_received must "
+                        "write the data back before anything closes the transport"
                     )
                 if got != sent:
                     raise Problem(f"{name} sent {sent!r} and got back {got!r}: echo it as it is")
