@@ -32,7 +32,6 @@ __all__ = [
     "COOKIE",
     "DATE",
     "EXPECT",
-    "HOST",
     "SERVER",
     "SET_COOKIE",
     "TRANSFER_ENCODING",
@@ -48,7 +47,6 @@ CONTENT_TYPE = istr("Content-Type")
 COOKIE = istr("Cookie")
 DATE = istr("Date")
 EXPECT = istr("Expect")
-HOST = istr("Host")
 SERVER = istr("Server")
 SET_COOKIE = istr("Set-Cookie")
 TRANSFER_ENCODING = istr("Transfer-Encoding")
@@ -135,15 +133,13 @@ def serialize_head(
 
 def _not_a_str(fields: Iterable[tuple[str, str]]) -> str:
     """Say which field is not text. Its repr on the wire (`X-Count: 5`, or worse
-    `<_io.BufferedReader ...>`) would be a guess at what was meant: as aiohttp, refuse."""
-    for name, value in fields:
-        for part in (name, value):
-            if not isinstance(part, str):
-                return (
-                    f"the header {name!r} is given {part!r}, of type {type(part).__name__}: "
-                    "header names and values must be str (write str(...) if you mean its text)"
-                )
-    return "a header name or value is not a str"
+    `<_io.BufferedReader ...>`) would be a guess at what was meant: as aiohttp, refuse.
+    Called once joining the fields failed, so one of them is not a str."""
+    name, part = next((n, p) for n, v in fields for p in (n, v) if not isinstance(p, str))
+    return (
+        f"the header {name!r} is given {part!r}, of type {type(part).__name__}: "
+        "header names and values must be str (write str(...) if you mean its text)"
+    )
 
 
 def _which_field(reason: str, headers: Iterable[tuple[str, str]]) -> str:

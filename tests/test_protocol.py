@@ -251,6 +251,16 @@ async def test_an_unknown_expectation_gets_417(expect):
     assert response.status == 417
 
 
+async def test_a_list_of_100_continue_expectations_is_met_item_by_item():
+    # The list is split at its commas and each item trimmed (RFC 9110 5.6.1), so this
+    # asks only for 100-continue, twice: served, not 417.
+    protocol, transport, _ = connect()
+    expect = b"Expect: 100-continue,  100-Continue"
+    await feed(protocol, b"GET / HTTP/1.1\r\nHost: x\r\n" + expect + b"\r\n\r\n")
+    [response] = parse_responses(bytes(transport.written))
+    assert response.status == 200
+
+
 EXPECT_POST = b"POST /echo HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n"
 
 
