@@ -15,54 +15,39 @@ How this works:
   could not be parsed, or when the server is shutting down.
 - Rule 4: what the reader refuses gets its 4xx/5xx in its turn, after the answers to
   the requests before it, and the connection closes (RFC 9112 11.2).
-- Rule 5: the connection is in one phase at a time, and each phase has its deadline:
-
-      IDLE       between requests        closed after keepalive_timeout
-      READING    a head is arriving      408 after head_timeout
-      ANSWERING  a handler runs          408 from read() if its body stalls body_timeout
-      CLOSING    answering what is left  (none: the handler decides)
-      CLOSED
-
-  `_to()` makes every change of phase and arms its deadline. A deadline is a number
-  on the connection; one sweeper per server compares them with the clock, so a request
-  costs no timer and a slow client costs no task.
+- Rule 5: the connection is in one phase at a time (phase.py: IDLE, READING,
+  ANSWERING, CLOSING, CLOSED), and each phase has its deadline. `_to()` makes every
+  change of phase and arms its deadline. A deadline is a number on the connection; one
+  sweeper per server compares them with the clock, so a request costs no timer and a
+  slow client costs no task.
 - Rule 6: a client that sends faster than we answer is paused: at most
   `_PIPELINE_LIMIT` requests wait in the queue, a big read is parsed in slices, and
   what is left waits until the queue drains; and a body whose handler reads it slower
   than it comes is paused once `streams.HIGH_WATER` bytes of it wait unread, until the
   handler has read them down (streams.py, Rule 3).
 
-The protocol knows nothing of applications or routing: it calls `server.handler(request)`
-and writes back the response it returns. Writing is writer.py's.
+The protocol knows nothing of applications or routing: answer.py runs
+`server.handler(request)` in the request's Task and writes back the response it
+returns. Writing is writer.py's.
 """
 
 from __future__ import annotations
 
 import asyncio
-import enum
 import logging
-import sys
 from collections import deque
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from functools import partial
 from time import perf_counter
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from .error_page import error_page
-from .events import (
-    ConnectionLost,
-    ConnectionMade,
-    DataReceived,
-    FlowControl,
-    HandlerWaited,
-    ResponseEnd,
-)
-from .exceptions import HTTPException
+from .answer import answer, start_task
+from .events import ConnectionLost, ConnectionMade, DataReceived, FlowControl, HandlerWaited
 from .framing import Refusal
 from .http import bare_response, reason_for
+from .phase import NEXT, Phase
 from .reader import ReaderState, RequestReader
 from .request import Request
-from .response import StreamResponse
 from .streams import HIGH_WATER
 from .writer import Writer
 
@@ -78,50 +63,24 @@ _PIPELINE_LIMIT = 16  # queued requests before we stop reading from a greedy cli
 _SLICE = 4096  # bytes parsed at a time when a read holds more
 
 
-class Phase(enum.Enum):
-    IDLE = "idle"
-    READING = "reading a head"
-    ANSWERING = "answering"
-    CLOSING = "closing"
-    CLOSED = "closed"
-
-    # Each member is the only one of its kind, so identity is its hash. (Enum's own
-    # __hash__ is Python code, and `_to()` hashes phases twice a request.)
-    __hash__ = object.__hash__
-
-
-# Rule 5: the phases each phase may move to.
-_NEXT = {
-    Phase.IDLE: {Phase.READING, Phase.ANSWERING, Phase.CLOSING, Phase.CLOSED},
-    Phase.READING: {Phase.ANSWERING, Phase.CLOSING, Phase.CLOSED},
-    Phase.ANSWERING: {Phase.IDLE, Phase.READING, Phase.ANSWERING, Phase.CLOSING, Phase.CLOSED},
-    Phase.CLOSING: {Phase.CLOSING, Phase.CLOSED},
-    Phase.CLOSED: {Phase.CLOSED},
-}
-
-
 class HttpProtocol(asyncio.Protocol):
     """One client connection: reads requests, answers them in order."""
 
     def __init__(self, server: Server) -> None:
-        self._server = server
+        self.server = server
         self._limits = server.limits
         self.loop = server.loop
         self.tracer = server.tracer
         self.id = server.next_connection_id()
-        self.reader = RequestReader(
-            server.limits,
-            client_max_size=server.client_max_size,
-            tracer=server.tracer,
-            conn=self.id,
-        )
+        limits, size = server.limits, server.client_max_size
+        self.reader = RequestReader(limits, client_max_size=size, tracer=self.tracer, conn=self.id)
         self.writer: Writer | None = None  # made with the transport
         self._transport: asyncio.Transport | None = None
         self.peer_address: str | None = None
         self.local_address = ""
         self.phase = Phase.IDLE
         self._queue: deque[Request | Refusal] = deque()  # read, waiting for their answer
-        self._answering: asyncio.Task[bool] | None = None  # the Task, while it waits
+        self.task: asyncio.Task[bool] | None = None  # the handler's Task, while it waits
         self._current: Request | None = None  # the request being answered
         self._received = 0  # bytes received so far (trace events say where a read began)
         # Rule 6: bytes read but not yet parsed, while the queue is full.
@@ -135,25 +94,25 @@ class HttpProtocol(asyncio.Protocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self._transport = transport  # type: ignore[assignment]  (uvloop's is no subclass)
-        self.writer = Writer(self._transport, self._server.batch, self.tracer, self.id)
+        self.writer = Writer(self._transport, self.server.batch, self.tracer, self.id)
         peer = transport.get_extra_info("peername")
         self.peer_address = peer[0] if isinstance(peer, tuple) else str(peer or "")
         local = transport.get_extra_info("sockname")
         self.local_address = f"{local[0]}:{local[1]}" if isinstance(local, tuple) else ""
-        self._server.connections.add(self)
+        self.server.connections.add(self)
         # A new connection that says nothing is closed as a slow head would be.
         self._arm(self._limits.head_timeout, self._close)
         if self.tracer.on:
             self._emit(ConnectionMade, f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else "")
         cap = self._limits.max_connections
-        if cap is not None and len(self._server.connections) > cap:
+        if cap is not None and len(self.server.connections) > cap:
             # One too many: say so and close, rather than let the file descriptors run
             # out for everyone. 503 is the status for an overload that will pass.
             self._refuse(503, f"more than {cap} connections are open, try again later")
             self._answer_next()
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self._server.connections.discard(self)
+        self.server.connections.discard(self)
         if self.tracer.on:
             self._emit(ConnectionLost, "closed" if exc is None else repr(exc))
         self._transport = None
@@ -167,8 +126,8 @@ class HttpProtocol(asyncio.Protocol):
             receiving._feed_error(gone)
         self._queue.clear()
         # Nobody is left to read an answer: stop the handler instead of letting it run on.
-        if self._answering is not None:
-            self._answering.cancel()
+        if self.task is not None:
+            self.task.cancel()
 
     def eof_received(self) -> bool:
         # The client closed its side. Whether it only half-closed or left for good
@@ -180,13 +139,13 @@ class HttpProtocol(asyncio.Protocol):
         if self.writer is not None:
             self.writer.pause()
         if self.tracer.on:
-            self._emit(FlowControl, "writing", True, req=self._answering_number())
+            self._emit(FlowControl, "writing", True, req=self._current_number())
 
     def resume_writing(self) -> None:
         if self.writer is not None:
             self.writer.resume()
         if self.tracer.on:
-            self._emit(FlowControl, "writing", False, req=self._answering_number())
+            self._emit(FlowControl, "writing", False, req=self._current_number())
 
     # --- reading (Rules 1 and 6) --------------------------------------------
 
@@ -256,7 +215,7 @@ class HttpProtocol(asyncio.Protocol):
 
     def _answer_next(self) -> None:
         """Answer the queue in order, each request in a Task; then wait or close."""
-        while self._answering is None and self._queue and self.phase is not Phase.CLOSED:
+        while self.task is None and self._queue and self.phase is not Phase.CLOSED:
             item = self._queue.popleft()
             if self._reading_paused and len(self._queue) < _PIPELINE_LIMIT // 2:
                 self._resume_reading()
@@ -271,21 +230,21 @@ class HttpProtocol(asyncio.Protocol):
             if self.phase is not Phase.CLOSING:
                 self._to(Phase.ANSWERING)
             self._current = item
-            task = _start_task(self.loop, self._answer(item))
+            task = start_task(self.loop, answer(self, item))
             if not task.done():  # it waits for something: go on when it is done
                 if self.tracer.on:
                     self._emit(HandlerWaited, req=item.number)
-                self._answering = task
+                self.task = task
                 task.add_done_callback(partial(self._answered, item))
                 return
             if not self._keep_open(item, task):
                 return
-        if self._answering is None:
+        if self.task is None:
             self._rest()
 
     def _answered(self, request: Request, task: asyncio.Task[bool]) -> None:
         """A handler's Task that had to wait is done: on to the next request."""
-        self._answering = None
+        self.task = None
         if self._keep_open(request, task):
             self._answer_next()
 
@@ -315,60 +274,6 @@ class HttpProtocol(asyncio.Protocol):
         elif state is ReaderState.IDLE and phase is Phase.ANSWERING:
             self._to(Phase.IDLE)
 
-    async def _answer(self, request: Request) -> bool:
-        """Run the handler and write its response. True if the connection stays open.
-
-        This coroutine is the request's Task: the handler runs in it, with its own copy
-        of the context, as in aiohttp (`asyncio.timeout`, `current_task()` and context
-        variables work, and nothing one request sets is seen by the next).
-        """
-        writer = request._writer
-        writer.sent = 0
-        if self._server.shutting_down:
-            request.keep_alive = False  # say so in this response
-        response: StreamResponse | None = None
-        try:
-            try:
-                response = await self._server.handler(request)
-            except HTTPException as exc:
-                response = exc
-            if not isinstance(response, StreamResponse):
-                raise TypeError(
-                    f"handler for {request.method} {request.path} returned {response!r}: "
-                    "a handler must return a Response (or raise an HTTPException)"
-                )
-            if response.prepared and response._request is not request:
-                raise RuntimeError(
-                    f"{_handler_name(request, self._server.handler)} returned, for "
-                    f"{request.method} {request.path}, a response already sent for an earlier "
-                    "request: make a new Response each time the handler runs"
-                )
-            if response._send_at_once(request):  # the common case: no await needed
-                if writer.paused:  # the client reads slower than we answer
-                    await writer.drain()
-            else:
-                await response.prepare(request)
-                await response.write_eof()
-        except ConnectionError:
-            return False
-        except Exception as exc:
-            if self._transport is None:
-                return False  # the client left; there is nobody to tell
-            logger.exception(
-                "error handling %s %s from %s", request.method, request.raw_path, request.remote
-            )
-            if writer.sent:
-                return False  # the head is out: a 500 can't follow it, closing is the answer
-            accept = request.headers.get("Accept", "")
-            response = error_page(exc, accept=accept, debug=self._server.debug)
-            await response.prepare(request)
-            await response.write_eof()
-        # Rule 3. A body not read to its end would be parsed as the next request.
-        keep_alive = bool(response.keep_alive) and request.body_complete
-        if self.tracer.on:
-            self._emit(ResponseEnd, response.status, writer.sent, keep_alive, req=request.number)
-        return keep_alive
-
     def _refuse(self, status: int, reason: str) -> None:
         """Stop reading with `status`: queue the answer, or tell the body's reader."""
         refusal = self.reader.refuse(status, reason)
@@ -381,7 +286,7 @@ class HttpProtocol(asyncio.Protocol):
 
     def _to(self, phase: Phase) -> None:
         """Move to `phase`, and arm its deadline."""
-        if phase not in _NEXT[self.phase]:
+        if phase not in NEXT[self.phase]:
             raise RuntimeError(f"a connection cannot go from {self.phase} to {phase}")
         self.phase = phase
         limits = self._limits
@@ -449,6 +354,11 @@ class HttpProtocol(asyncio.Protocol):
     def idle(self) -> bool:
         return self.phase is Phase.IDLE
 
+    @property
+    def gone(self) -> bool:
+        """The client has left (or the connection was closed): nobody reads an answer."""
+        return self._transport is None
+
     def shutdown(self) -> None:
         """Finish the request in hand, answered with `Connection: close`; take no more."""
         self.reader.stop()
@@ -457,7 +367,7 @@ class HttpProtocol(asyncio.Protocol):
         self._pause_reading()
         if self._current is not None:
             self._current.keep_alive = False
-        if self._answering is None:
+        if self.task is None:
             self._close()
         elif self.phase is not Phase.CLOSED:
             self._to(Phase.CLOSING)
@@ -466,18 +376,12 @@ class HttpProtocol(asyncio.Protocol):
         """Past the grace period: cancel the handler and drop the connection."""
         if self.writer is not None:
             self.writer.lost(ConnectionAbortedError("the server shut down"))
-        if self._answering is not None:
-            self._answering.cancel()
+        if self.task is not None:
+            self.task.cancel()
         if self._transport is not None:
             self._transport.abort()
 
-    @property
-    def task(self) -> asyncio.Task[bool] | None:
-        """The handler's Task, while it waits for something."""
-        return self._answering
-
-    def _answering_number(self) -> int:
-        """The number of the request being answered, for events about it (else 0)."""
+    def _current_number(self) -> int:
         return 0 if self._current is None else self._current.number
 
     def _emit(self, cls: type, *fields: object, req: int | None = None) -> None:
@@ -487,34 +391,6 @@ class HttpProtocol(asyncio.Protocol):
 
     def __repr__(self) -> str:
         return f"<HttpProtocol {self.peer_address} {self.phase.value}>"
-
-
-if sys.version_info >= (3, 12):
-
-    def _start_task(
-        loop: asyncio.AbstractEventLoop, coro: Coroutine[Any, Any, bool]
-    ) -> asyncio.Task[bool]:
-        """A Task that runs at once, up to its first wait (as aiohttp does on 3.12+).
-
-        A handler that never waits is done before this returns: no trip through the
-        loop's queue, and still a real Task with its own context.
-        """
-        return asyncio.Task(coro, loop=loop, eager_start=True)
-
-else:
-
-    def _start_task(
-        loop: asyncio.AbstractEventLoop, coro: Coroutine[Any, Any, bool]
-    ) -> asyncio.Task[bool]:
-        """A Task, run from the loop's next turn (Python 3.11 has no eager start)."""
-        return loop.create_task(coro)
-
-
-def _handler_name(request: Request, default: object) -> str:
-    """The handler the router chose for `request`, by name, for error messages."""
-    handler = getattr(request.match_info, "handler", None) or default
-    name = getattr(handler, "__qualname__", None) or getattr(handler, "__name__", None)
-    return f"handler {name}" if name else f"handler {handler!r}"
 
 
 def _nothing() -> None:

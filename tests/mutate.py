@@ -52,6 +52,8 @@ DEFAULT_MODULES = [
     "sketch/stream_response.py",
     "sketch/reader.py",
     "sketch/protocol.py",
+    "sketch/answer.py",
+    "sketch/phase.py",
     "sketch/writer.py",
 ]
 # The slow tests stay out: notebooks, benchmarks, hypothesis runs, the inspector and the
@@ -73,6 +75,8 @@ _FIRST = {
     "sketch/reader.py": ["tests/test_protocol.py", "tests/test_limits.py", "tests/test_hostile.py"],
     "sketch/middleware.py": ["tests/test_app.py"],
     "sketch/response.py": ["tests/test_protocol.py"],
+    "sketch/answer.py": ["tests/test_protocol.py", "tests/test_answering.py"],
+    "sketch/phase.py": ["tests/test_protocol.py"],
     "sketch/stream_response.py": ["tests/test_response.py", "tests/test_protocol.py"],
     "sketch/http.py": ["tests/test_response.py", "tests/test_protocol.py"],
     "sketch/routing.py": ["tests/test_app.py"],

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from inspector.lesson import lesson_source
+from sketch.answer import answer as answer_request
 from sketch.middleware import wrap_handler
-from sketch.protocol import HttpProtocol
 from sketch.signals import Signal
 
 
@@ -94,6 +94,6 @@ def test_sketchs_own_sources_keep_their_lesson():
     assert "observe" not in onion and "for mw in reversed(middlewares):" in onion
     hooks = lesson_source(Signal.send)
     assert "tracer" not in hooks and "await callback(*args)" in hooks
-    answer = lesson_source(HttpProtocol._answer)
+    answer = lesson_source(answer_request)
     assert "tracer" not in answer and "_send_at_once" not in answer
     assert "await response.prepare(request)" in answer and "error_page(" in answer

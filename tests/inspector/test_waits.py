@@ -15,7 +15,7 @@ from tests.conftest import exchange, parse_responses
 
 from .test_views import render
 
-EAGER = sys.version_info >= (3, 12)  # handler Tasks start at once (protocol._start_task)
+EAGER = sys.version_info >= (3, 12)  # handler Tasks start at once (answer.start_task)
 
 
 def traced(app: web.Application) -> Model:
