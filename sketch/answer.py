@@ -19,7 +19,7 @@ from .error_page import error_page
 from .events import ResponseEnd
 from .exceptions import HTTPException
 from .request import Request
-from .response import StreamResponse
+from .response import Response, StreamResponse
 
 if TYPE_CHECKING:
     from .protocol import HttpProtocol
@@ -45,7 +45,10 @@ async def answer(connection: HttpProtocol, request: Request) -> bool:
             response = await server.handler(request)
         except HTTPException as exc:
             response = exc
-        if not isinstance(response, StreamResponse):
+        # (`type() is Response` first: StreamResponse is a MutableMapping, and isinstance
+        # on an ABC's subclass goes through ABCMeta, which costs more than a request's
+        # routing.)
+        if type(response) is not Response and not isinstance(response, StreamResponse):
             raise TypeError(
                 f"handler for {request.method} {request.path} returned {response!r}: "
                 "a handler must return a Response (or raise an HTTPException)"

@@ -180,7 +180,7 @@ class HttpProtocol(asyncio.Protocol):
             piece = view[start : start + _SLICE]
             start += len(piece)
             for item in reader.feed(piece):
-                if isinstance(item, Request):
+                if type(item) is not Refusal:  # a Request (isinstance would ask ABCMeta)
                     item._protocol, item._writer = self, self.writer
                 self._queue.append(item)
         receiving = reader.receiving
