@@ -37,8 +37,6 @@ async def answer(connection: HttpProtocol, request: Request) -> bool:
     server = connection.server
     writer = request._writer
     writer.sent = 0
-    if server.shutting_down:
-        request.keep_alive = False  # say so in this response
     response: StreamResponse | None = None
     try:
         try:
