@@ -30,7 +30,7 @@ current: ContextVar[tuple[int, int] | None] = ContextVar("diy_request", default=
 _PARSER_CALLBACKS = ("on_message_begin", "on_url", "on_header", "on_headers_complete",
                      "on_body", "on_message_complete")  # fmt: skip
 TRACERS: weakref.WeakKeyDictionary[Any, DiyTracer] = weakref.WeakKeyDictionary()
-_BY_CLASS: dict[type, DiyTracer] = {}  # the last tracer to watch a protocol class
+_BY_CLASS: weakref.WeakKeyDictionary[type, DiyTracer] = weakref.WeakKeyDictionary()  # last watcher
 
 
 def wrapped(func: Any) -> bool:
