@@ -31,14 +31,13 @@ from __future__ import annotations
 
 import functools
 import re
-import sys
 from contextvars import ContextVar
 from time import perf_counter
 from typing import Any
 
 from sketch import events as ev
 
-from .diy_connection import TRACERS, DiyTracer, current, watch_connections, wrapped
+from .diy_connection import TRACERS, DiyTracer, current, namespaces, watch_connections, wrapped
 
 __all__ = ["DiyTracer", "tracer_of", "serve_function"]
 
@@ -328,12 +327,12 @@ def tracer_of(app: Any) -> ev.Tracer:
 
 
 def serve_function(app: Any) -> Any:
-    """The learner's `serve(app, host, port)` (chapter 04), from the app's own package."""
-    module = type(app).__module__
-    for name in (module.partition(".")[0], module):
-        serve = getattr(sys.modules.get(name), "serve", None)
+    """The learner's `serve(app, host, port)` (chapter 04), beside the app's class."""
+    for names in namespaces(app):
+        serve = names.get("serve")
         if callable(serve):
             return serve
     raise LookupError(
-        f"{module!r} has no serve(app, host, port): write it (chapter 04) to serve this app here"
+        f"{type(app).__module__!r} has no serve(app, host, port): write it (chapter 04) "
+        "to serve this app here"
     )

@@ -22,7 +22,7 @@ import httptools
 
 from sketch import events as ev
 
-__all__ = ["DiyTracer", "current", "watch_connections", "wrapped", "TRACERS"]
+__all__ = ["DiyTracer", "current", "namespaces", "watch_connections", "wrapped", "TRACERS"]
 
 # (connection, request) of the request whose code runs now.
 current: ContextVar[tuple[int, int] | None] = ContextVar("diy_request", default=None)
@@ -215,12 +215,22 @@ def _known(app: Any) -> DiyTracer | None:
         return None
 
 
+def namespaces(app: Any) -> list[dict[str, Any]]:
+    """Where the app's framework keeps its names: first the module its class was made in.
+
+    That one first: a notebook may hold a class from a module since re-imported, and
+    its methods still see the module they were written in (`__globals__`).
+    """
+    made_in = [f.__globals__ for f in vars(type(app)).values() if hasattr(f, "__globals__")]
+    package = type(app).__module__.partition(".")[0]
+    modules = [vars(m) for n, m in list(sys.modules.items())
+               if n == package or n.startswith(package + ".")]  # fmt: skip
+    return made_in[:1] + modules
+
+
 def watch_connections(app: Any, tracer: DiyTracer) -> None:
     package = type(app).__module__.partition(".")[0]
-    modules = [
-        m for n, m in list(sys.modules.items()) if n == package or n.startswith(package + ".")
-    ]
-    found = {cls for module in modules for cls in vars(module).values()
+    found = {cls for names in namespaces(app) for cls in list(names.values())
              if isinstance(cls, type) and issubclass(cls, asyncio.Protocol)
              and hasattr(cls, "on_message_complete")}  # fmt: skip
     leaves = [cls for cls in found if not any(o is not cls and issubclass(o, cls) for o in found)]
