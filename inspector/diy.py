@@ -98,10 +98,22 @@ def _watch_patterns(routes: list) -> None:
 
 
 def _readable(regex: str) -> str:
-    """`/users/(?P<name>[^{}/]+)` -> `/users/{name}`: the path as the learner wrote it."""
-    path = re.sub(r"\(\?P<(\w+)>\[\^\{\}/\]\+\)", r"{\1}", regex)
-    path = re.sub(r"\\(.)", r"\1", path)
-    return path if "(" not in path else regex
+    """`/orders/(?P<id>\\d+)` -> `/orders/{id:\\d+}`: the path as the learner wrote it.
+
+    The regex itself where a literal part holds a regex character it cannot read back.
+    """
+    groups = list(re.finditer(r"\(\?P<(\w+)>([^()]*)\)", regex))
+    starts = [0] + [group.end() for group in groups]
+    ends = [group.start() for group in groups] + [len(regex)]
+    literals = [regex[start:end] for start, end in zip(starts, ends, strict=True)]
+    if any(re.search(r"(?<!\\)[()\[\]*+?|^$]", literal) for literal in literals):
+        return regex
+    path = re.sub(r"\\(.)", r"\1", literals[0])  # re.escape undone: `\.` is a dot
+    for group, literal in zip(groups, literals[1:], strict=True):
+        value = group[2]
+        path += f"{{{group[1]}}}" if value == "[^{}/]+" else f"{{{group[1]}:{value}}}"
+        path += re.sub(r"\\(.)", r"\1", literal)
+    return path
 
 
 def _methods(route: Any) -> tuple[str, ...]:
