@@ -177,9 +177,9 @@ async def _start(app: Any, host: str, port: int) -> tuple[str, Any]:
     """
     if isinstance(app, web.Application):
         runner = web.AppRunner(app)
-        site = web.TCPSite(runner, host, port)
         try:
             await runner.setup()
+            site = web.TCPSite(runner, host, port)
             await site.start()
         except BaseException:
             await runner.cleanup()
