@@ -46,6 +46,8 @@ class _Connection:
         self.received = 0  # bytes received before the current read
         self.piece, self.cursor = b"", 0  # the current read, and how far callbacks reached
         self.req = 0  # requests begun on it
+        self.answered = 0  # the latest of them whose answer began
+        self.headed = 0  # the latest of them whose head was whole
         self.url = b""
         self.headers: list[tuple[str, str]] = []
         # An answer written in parts: (req, status, bytes left, bytes so far, keep-alive).
@@ -111,6 +113,7 @@ class DiyTracer(ev.Tracer):
             connection.headers.append((args[0].decode("latin-1"), args[1].decode("latin-1")))
         self.send(ev.ParserCallback, key, name, tuple(bytes(a) for a in args), offsets)
         if name == "on_headers_complete":
+            connection.headed = connection.req
             parser = next((v for v in vars(protocol).values()
                            if isinstance(v, httptools.HttpRequestParser)), None)  # fmt: skip
             method = parser.get_method().decode("ascii") if parser is not None else ""
@@ -140,6 +143,16 @@ class DiyTracer(ev.Tracer):
             (n.strip(), v.strip()) for n, _, v in (ln.partition(":") for ln in lines[1:])
         )
         status = int(code) if code.isdigit() else 0
+        if now is None and (req <= connection.answered or req > connection.headed):
+            # Answered outside any request's handling, before a whole head: a refusal
+            # (the learner's 400 for bytes httptools could not parse).
+            if req <= connection.answered:  # no request had begun: it is one of its own
+                connection.req = req = connection.req + 1
+            connection.answered = req
+            at = connection.received - len(connection.piece)  # the read that failed
+            self.send(ev.ParseError, (connection.number, req), status, reason, at)
+            return
+        connection.answered = max(connection.answered, req)
         key = (connection.number, req)
         self.send(ev.ResponseHead, key, status, reason, headers)
         keep = all(v.lower() != "close" for n, v in headers if n.lower() == "connection")
@@ -230,9 +243,11 @@ def namespaces(app: Any) -> list[dict[str, Any]]:
 
 def watch_connections(app: Any, tracer: DiyTracer) -> None:
     package = type(app).__module__.partition(".")[0]
+    # The framework's own classes only: never one it imported (sketch's, asyncio's).
     found = {cls for names in namespaces(app) for cls in list(names.values())
              if isinstance(cls, type) and issubclass(cls, asyncio.Protocol)
-             and hasattr(cls, "on_message_complete")}  # fmt: skip
+             and hasattr(cls, "on_message_complete")
+             and cls.__module__.partition(".")[0] == package}  # fmt: skip
     leaves = [cls for cls in found if not any(o is not cls and issubclass(o, cls) for o in found)]
     if not leaves:
         tracer.unseen.append(

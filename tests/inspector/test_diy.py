@@ -7,6 +7,7 @@ comes from the inspector watching diy's own objects (inspector/diy.py).
 
 from __future__ import annotations
 
+import asyncio
 import io
 import os
 import re
@@ -170,9 +171,32 @@ async def test_a_router_that_stops_at_the_first_path_match_is_seen_doing_so(fold
     ]
 
 
+async def test_bytes_that_are_no_request_are_drawn_as_diys_refusal(folder):
+    import diy
+    import diy_app
+
+    model = Model()
+    tracer_of(diy_app.app).subscribe(model.feed)
+    served = await diy.serve(diy_app.app, port=0)
+    try:
+        reader, writer = await asyncio.open_connection("127.0.0.1", served.port)
+        writer.write(b"NOT HTTP AT ALL\r\n\r\n")
+        answer = await reader.read()  # diy answers 400 and closes
+        writer.close()
+        await writer.wait_closed()
+    finally:
+        await served.close()
+    assert answer.startswith(b"HTTP/1.1 400 ")
+    [trace] = model.recent
+    assert trace.refused and trace.status == 400
+    assert "400" in _text(view_of(trace, "tree"))
+
+
 def test_what_a_partial_framework_lacks_is_said_not_raised(tmp_path):
     class Application:  # a learner's app of chapter 03: no router, no middlewares yet
         pass
+
+    Application.__module__ = "learners_diy.application"  # a package with nothing in it yet
 
     unseen = tracer_of(Application()).unseen
     assert any("router.resolve (chapter 04)" in what for what in unseen)
