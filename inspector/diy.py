@@ -21,7 +21,8 @@ every Task a copy of the current context), so the middlewares, the handler and t
 write of the answer, all in that Task, know their request.
 
 What it cannot find (a chapter not done yet, another name) goes in `unseen`, and the
-views say it, instead of failing. A wrapper never changes what the learner's code does.
+views say it, instead of failing. A wrapper calls what it wraps with what it was given
+and returns what that returned: what the learner's code answers never changes.
 
 The connection's part is in diy_connection.py; the app's (router, middlewares,
 handler, hooks) is here.
@@ -30,6 +31,7 @@ handler, hooks) is here.
 from __future__ import annotations
 
 import functools
+import inspect
 import re
 from contextvars import ContextVar
 from time import perf_counter
@@ -80,9 +82,14 @@ class _Pattern:
     def __getattr__(self, name: str) -> Any:
         return getattr(self.pattern_object, name)
 
+    def __repr__(self) -> str:  # the learner printing their routes sees their regex
+        return repr(self.pattern_object)
+
 
 def _parts(route: Any) -> list[Any]:
-    return list(route) if isinstance(route, tuple) else list(vars(route).values())
+    return (
+        list(route) if isinstance(route, tuple) else list(getattr(route, "__dict__", {}).values())
+    )
 
 
 def _watch_patterns(routes: list) -> None:
@@ -255,8 +262,14 @@ def _left(tracer: DiyTracer, key: tuple[int, int], name: str, at: int, middlewar
         tracer.send(ev.HandlerEnd, key, name, elapsed, _status(out), error)
 
 
+def _async(func: Any) -> bool:
+    """Only a coroutine function is wrapped: an async wrapper around any other would
+    change what calling it returns."""
+    return inspect.iscoroutinefunction(getattr(func, "func", func)) and not wrapped(func)
+
+
 def _handler_wrapper(tracer: DiyTracer, handler: Any) -> Any:
-    if handler is None or wrapped(handler):
+    if not _async(handler):
         return handler
     return _layer(tracer, handler, 1_000_000, middleware=False)  # the innermost
 
@@ -266,7 +279,7 @@ def _watch_middlewares(app: Any, tracer: DiyTracer) -> None:
     if not isinstance(middlewares, list):
         return
     for index, func in enumerate(middlewares):
-        if not wrapped(func):  # depth 0 is the first listed: the outermost
+        if _async(func):  # depth 0 is the first listed: the outermost
             middlewares[index] = _layer(tracer, func, index, middleware=True)
 
 
@@ -299,7 +312,7 @@ def _watch_hooks(app: Any, tracer: DiyTracer) -> None:
 
         async def watched(*args: Any, _run: Any = run, _signal: str = signal, **kwargs: Any) -> Any:
             hooks = getattr(app, _signal)
-            hooks[:] = [h if wrapped(h) else _hook(tracer, _signal, h) for h in hooks]
+            hooks[:] = [_hook(tracer, _signal, h) if _async(h) else h for h in hooks]
             out = await _run(*args, **kwargs)
             if _signal == "on_cleanup":  # the last step of a close
                 tracer.send(ev.ServerStop, (0, 0), 0)
