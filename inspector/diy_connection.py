@@ -114,7 +114,10 @@ class DiyTracer(ev.Tracer):
         self.send(ev.ParserCallback, key, name, tuple(bytes(a) for a in args), offsets)
         if name == "on_headers_complete":
             connection.headed = connection.req
-            parser = next((v for v in vars(protocol).values()
+            end = connection.piece.find(b"\r\n\r\n", connection.cursor)
+            if end >= 0:  # the body is searched for after the head's end
+                connection.cursor = end + 4
+            parser = next((v for v in getattr(protocol, "__dict__", {}).values()
                            if isinstance(v, httptools.HttpRequestParser)), None)  # fmt: skip
             method = parser.get_method().decode("ascii") if parser is not None else ""
             version = parser.get_http_version() if parser is not None else ""

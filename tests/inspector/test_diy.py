@@ -110,6 +110,25 @@ async def test_the_parser_callbacks_are_the_ones_diy_received(folder):
     )
 
 
+async def test_a_body_is_located_in_the_bytes_it_came_in(folder):
+    import diy
+    import diy_app
+
+    model = Model()
+    tracer_of(diy_app.app).subscribe(model.feed)
+    served = await diy.serve(diy_app.app, port=0)
+    try:
+        async with httpx.AsyncClient(base_url=served.url) as client:
+            assert (await client.post("/users/bob", content=b"bob")).status_code == 200
+    finally:
+        await served.close()
+    [trace] = model.recent
+    [body] = [callback for callback in trace.parser if callback.name == "on_body"]
+    assert body.data == (b"bob",)
+    at = trace.raw_index(body.offsets[0])
+    assert at is not None and trace.raw[at - 4 : at] == b"\r\n\r\n"  # after the head's end
+
+
 def _head_of(trace) -> bytes:
     lines = [f"HTTP/1.1 {trace.response.status} {trace.response.reason}"]
     lines += [f"{n}: {v}" for n, v in trace.response.headers]
