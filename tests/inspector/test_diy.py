@@ -227,7 +227,12 @@ def test_serve_runs_a_diy_app_and_stops_on_ctrl_c(folder):
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONPATH": f"{ROOT}{os.pathsep}{folder}"}
     command = [sys.executable, "-m", "inspector", "serve", "diy_app.py:app", "--port", "0"]
     process = subprocess.Popen(
-        command, cwd=folder, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        command,
+        cwd=folder,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        encoding="utf-8",
     )
     lines, deadline = [], time.monotonic() + 15
     while time.monotonic() < deadline:
