@@ -260,3 +260,114 @@ def test_serve_runs_a_diy_app_and_stops_on_ctrl_c(folder):
     ):
         assert expected in out, (expected, out)
     assert "not seen" not in out
+
+
+# A learner's framework named otherwise: its own package, class and attribute names,
+# routes as objects, resolve() returning an object, no middlewares, no on_message_begin.
+OTHER = r"""
+import asyncio
+import re
+
+import httptools
+
+
+class Route:
+    def __init__(self, methods, path, handler):
+        self.methods, self.handler = set(methods), handler
+        self.regex = re.compile(re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", path))
+
+
+class Found:
+    def __init__(self, handler, params):
+        self.handler, self.match_info = handler, params
+
+
+class Router:
+    def __init__(self):
+        self.routes = []
+
+    def resolve(self, request):
+        for route in self.routes:
+            m = route.regex.fullmatch(request.path)
+            if m and request.method in route.methods:
+                return Found(route.handler, m.groupdict())
+        return Found(missing, {})
+
+
+async def missing(request):
+    return b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n"
+
+
+class Req:
+    def __init__(self, method, path):
+        self.method, self.path = method, path
+
+
+class Web:
+    def __init__(self):
+        self.router = Router()
+
+
+class HttpConnection(asyncio.Protocol):
+    def __init__(self, app):
+        self.app, self.http = app, httptools.HttpRequestParser(self)
+
+    def connection_made(self, transport):
+        self.out = transport
+
+    def data_received(self, data):
+        self.http.feed_data(data)
+
+    def on_url(self, url):
+        self.path = url.decode()
+
+    def on_message_complete(self):
+        request = Req(self.http.get_method().decode(), self.path)
+        asyncio.get_running_loop().create_task(self.reply(request))
+
+    async def reply(self, request):
+        found = self.app.router.resolve(request)
+        self.out.write(await found.handler(request))
+
+
+async def serve(app, host, port):
+    loop = asyncio.get_running_loop()
+    return await loop.create_server(lambda: HttpConnection(app), host, port)
+"""
+
+
+async def test_a_framework_named_otherwise_is_drawn_and_what_it_lacks_said(tmp_path):
+    package = tmp_path / "otherweb"
+    package.mkdir()
+    (package / "__init__.py").write_text(OTHER, encoding="utf-8")
+    sys.path.insert(0, str(tmp_path))
+    try:
+        import otherweb
+
+        async def page(request):
+            return b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+
+        app = otherweb.Web()
+        app.router.routes.append(otherweb.Route(["GET"], "/pages/{name}", page))
+        model = Model()
+        tracer = tracer_of(app)
+        tracer.subscribe(model.feed)
+        server = await otherweb.serve(app, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
+            statuses = [(await client.get(p)).status_code for p in ("/pages/a", "/nope")]
+        server.close()
+        await server.wait_closed()
+    finally:
+        sys.path.remove(str(tmp_path))
+        sys.modules.pop("otherweb", None)
+    assert statuses == [200, 404]
+    assert tracer.unseen == ["middlewares: the app has no `middlewares` list (chapter 06)"]
+    found, missed = model.recent
+    assert found.parser[0].name == "on_message_begin"  # one it did not write: a no-op
+    assert [(r.pattern, r.methods, r.outcome) for r in found.routes] == [
+        ("/pages/{name:[^/]+}", ("GET",), "match")  # its regex for a segment, as it is
+    ]
+    assert found.decision.handler == "page" and dict(found.decision.params) == {"name": "a"}
+    assert found.handler_end.name == "page" and found.response.status == 200
+    assert missed.decision.status == 404 and missed.routes[0].outcome == "path miss"
