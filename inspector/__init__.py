@@ -4,6 +4,8 @@ In a terminal: `python -m inspector serve FILE_OR_MODULE:APP`. In a notebook:
 `live = inspector.watch(app)`. From a recording: `python -m inspector replay FILE`.
 Pictures (SVG): `inspector.journey(trace)`, `inspector.connections(model)`, or
 `python -m inspector picture FILE journey|connections`.
+The same calls take an app of the course's own framework, diy: the inspector then
+watches it from outside (diy.py), and draws it with the same views.
 IPython is imported only by the notebook functions, when they are called.
 """
 

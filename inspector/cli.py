@@ -33,6 +33,7 @@ from sketch import events as ev
 from sketch import web
 
 from .connections import connections
+from .diy import serve_function, tracer_of
 from .journey import journey
 from .model import Model
 from .record import Recorder, load
@@ -46,8 +47,11 @@ class UsageError(Exception):
     """A mistake in the command line, reported in one line with the fix."""
 
 
-async def load_app(spec: str) -> web.Application:
-    """`examples/sample_app.py:make_app` or `package.module:app` -> an Application."""
+async def load_app(spec: str) -> Any:
+    """`examples/sample_app.py:make_app` or `package.module:app` -> an Application.
+
+    A sketch Application, or one of the learner's framework, diy: an app with a router.
+    """
     where, _, name = spec.rpartition(":")
     if not where or not name:
         raise UsageError(
@@ -73,13 +77,19 @@ async def load_app(spec: str) -> web.Application:
         found = getattr(module, name)
     except AttributeError:
         raise UsageError(f"{where!r} has no {name!r}") from None
-    if not isinstance(found, web.Application) and callable(found):
+    if not _is_app(found) and callable(found):
         found = found()  # a factory
         if inspect.isawaitable(found):
             found = await found
-    if not isinstance(found, web.Application):
-        raise UsageError(f"{spec!r} is not a sketch Application nor a factory that returns one")
+    if not _is_app(found):
+        raise UsageError(
+            f"{spec!r} is not an Application (sketch's or diy's) nor a factory that returns one"
+        )
     return found
+
+
+def _is_app(found: Any) -> bool:
+    return isinstance(found, web.Application) or hasattr(found, "router")
 
 
 def _plain_printer(console: Console):
@@ -113,26 +123,27 @@ async def serve(
     live = console.is_terminal if live is None else live
     app = await load_app(spec)
     model = Model(reveal=reveal)
-    app.tracer.subscribe(model.feed)
+    tracer = tracer_of(app)  # the app's own, or one that watches the learner's framework
+    for what in getattr(tracer, "unseen", ()):
+        console.print(f"not seen: {what}", style="yellow")
+    tracer.subscribe(model.feed)
     recorder = Recorder(record, reveal=reveal) if record else None
     if recorder is not None:
-        app.tracer.subscribe(recorder)
+        tracer.subscribe(recorder)
     # A log is read with grep: one line per item, never wrapped.
     plain = Console(color_system=None, width=1000) if not live else None
     if plain is not None:
-        app.tracer.subscribe(_plain_printer(plain))
+        tracer.subscribe(_plain_printer(plain))
         model.listeners.append(lambda trace: plain.print(RequestTree(trace)))
     display = (
         Live(_screen(model), console=console, auto_refresh=False, transient=False) if live else None
     )
     stop = asyncio.Event()
     handlers = _add_signal_handlers(asyncio.get_running_loop(), stop.set)
-    runner = web.AppRunner(app)
+    close = None
     try:
-        await runner.setup()
-        site = web.TCPSite(runner, host, port)
-        await site.start()
-        print(f"======== Running on {site.name} ========\n(Press CTRL+C to quit)", flush=True)
+        name, close = await _start(app, host, port)
+        print(f"======== Running on {name} ========\n(Press CTRL+C to quit)", flush=True)
         try:
             if display is not None:
                 display.start()
@@ -146,7 +157,8 @@ async def serve(
             # cancellation. It means stop: shut down gracefully below, then return.
             asyncio.current_task().uncancel()  # type: ignore[union-attr]
     finally:
-        await runner.cleanup()
+        if close is not None:
+            await close()
         if recorder is not None:
             recorder.close()
         if display is not None and display.is_started:
@@ -156,6 +168,29 @@ async def serve(
             display.stop()
         if live:
             console.print(_last_requests_timeline(model))
+
+
+async def _start(app: Any, host: str, port: int) -> tuple[str, Any]:
+    """Serve `app` on the running loop: (where it listens, the coroutine that closes it).
+
+    A sketch app runs on sketch's runner; the learner's runs on their own serve().
+    """
+    if isinstance(app, web.Application):
+        runner = web.AppRunner(app)
+        try:
+            await runner.setup()
+            site = web.TCPSite(runner, host, port)
+            await site.start()
+        except BaseException:
+            await runner.cleanup()
+            raise
+        return site.name, runner.cleanup
+    try:
+        serve_app = serve_function(app)
+    except LookupError as exc:
+        raise UsageError(str(exc)) from None
+    served = await serve_app(app, host, port)
+    return getattr(served, "url", f"http://{host}:{port}"), served.close
 
 
 def _add_signal_handlers(loop: asyncio.AbstractEventLoop, callback: Any) -> bool:

@@ -27,6 +27,7 @@ from rich.text import Text
 from sketch import events as ev
 
 from .connections import connections
+from .diy import tracer_of
 from .journey import journey
 from .model import Model, RequestTrace, mask_trace
 from .palette import THEME, card_style, reverse_on_card
@@ -109,7 +110,10 @@ class LiveView:
         self.width = width
         self.reveal = reveal
         self.model = Model(reveal=reveal)
-        self._unsubscribe = app.tracer.subscribe(self._on_event)
+        # A sketch app's own tracer; for the learner's framework, one that watches it.
+        tracer = tracer_of(app)
+        self.unseen: list[str] = list(getattr(tracer, "unseen", ()))
+        self._unsubscribe = tracer.subscribe(self._on_event)
         self.model.listeners.append(self._changed)
         self._pending: asyncio.TimerHandle | None = None
         self._closing = False  # close() was called while the server still ran
@@ -141,6 +145,9 @@ class LiveView:
 
     def _html(self) -> str:
         screen = self._screen()
+        if self.unseen:  # what the inspector could not watch in the learner's framework
+            notes = [Text(f"not seen: {what}", style="yellow") for what in self.unseen]
+            screen = Group(screen, *notes)
         if self._listening:  # a closed view's output is final: it needs no note
             screen = Group(screen, Text(self._reattach_note(), style="italic"))
         return to_html(screen, self.width)

@@ -163,7 +163,8 @@ class WhyNot:
             )
         yield table
         yield Text(
-            "Routes are looked up by their literal prefix; routes under other prefixes "
+            # True of sketch's router; a learner's (diy) tries what its loop tries, all listed.
+            "sketch looks routes up by their literal prefix: routes under other prefixes "
             "are not tried.",
             style="dim",
         )

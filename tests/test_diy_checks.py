@@ -383,6 +383,18 @@ WRONG = {
             [('SEGMENT = r"[^{}/]+"', 'SEGMENT = r"\\w+"')],
             "GET /users/jean-luc got 404: {name} matches any one path segment",
         ),
+        (  # a 405 at the first route whose path matches: a later route never tried
+            "router.py",
+            [
+                (
+                    "            allowed.add(method)\n",
+                    "            return {}, method_not_allowed({method})\n",
+                )
+            ],
+            "Your router tried /users/{name} (GET): path miss, /orders/{id:\\d+} (GET): path miss, "
+            "/files/{path:.+} (GET): path miss, /v1.0/status (GET): path miss, /items (GET): "
+            "method miss, and stopped there",
+        ),
     ],
     "middlewares": [
         (  # the learner's own code raises inside the server

@@ -114,12 +114,26 @@ def test_the_notebook_runs_top_to_bottom(path, edition, request, tmp_path):
     checks = len([c for c in notebook.cells if "check" in c.metadata.get("tags", [])])
     assert checks >= 1, "the notebook has no exercise check"
     if edition == "full":
+        _assert_the_learners_framework_is_drawn(executed)
         assert _lines(executed, FAILED) == [] and _lines(executed, NOT_YET) == []
         assert len(_lines(executed, PASSED)) == checks
     else:
         assert _lines(executed, PASSED) == [] and _lines(executed, FAILED) == []
         assert len(_lines(executed, NOT_YET)) == checks
     assert took < 30, f"{path.name} took {took:.1f} s"
+
+
+def _assert_the_learners_framework_is_drawn(executed: nbformat.NotebookNode) -> None:
+    """A chapter that watches diy (`diy_live = inspector.watch(...)`) draws what diy did."""
+    cells = [c for c in executed.cells if c.cell_type == "code" and "diy_live" in c.source]
+    if not cells:
+        return
+    drawn = "".join(
+        o.get("data", {}).get("text/html", "") for c in cells for o in c.get("outputs", [])
+    )
+    for expected in ("on_message_complete", "routes tried", "middleware", "handler"):
+        assert expected in drawn, f"the view of diy's request lacks {expected!r}"
+    assert "not seen" not in drawn
 
 
 def test_the_learner_edition_keeps_the_checks_and_drops_the_solutions(tmp_path):

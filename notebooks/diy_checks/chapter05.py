@@ -1,4 +1,8 @@
-"""Chapter 05: route parameters, anchored, decoded, with their regexes."""
+"""Chapter 05: route parameters, anchored, decoded, with their regexes.
+
+Where a status alone cannot say why, the check reads the trace of the request, as the
+inspector saw your router run (inspector/diy.py): which routes its loop tried, in order.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from checks import Problem
+
+from inspector import Model
+from inspector.diy import tracer_of
 
 from .client import Answer, LoopErrors, ask, expect
 from .serving import (
@@ -37,6 +44,10 @@ async def _route_params(Application: type, serve: Callable, UrlDispatcher: type)
     app.router.add_route("GET", r"/orders/{id:\d+}", answer("order"))
     app.router.add_route("GET", "/files/{path:.+}", answer("file"))
     app.router.add_route("GET", "/v1.0/status", answer("status"))
+    app.router.add_route("GET", "/items", answer("items"))
+    app.router.add_route("POST", "/items", answer("new item"))  # same path, a later route
+    trace = Model()
+    tracer_of(app).subscribe(trace.feed)  # what your router does, seen from outside
 
     writers: list[asyncio.StreamWriter] = []
     with LoopErrors() as errors:
@@ -125,8 +136,30 @@ async def _route_params(Application: type, serve: Callable, UrlDispatcher: type)
                     "expected GET"
                 )
             expect(await get("/orders/abc", "DELETE"), "DELETE", "/orders/abc", 404, errors)
+            got = await get("/items", "POST")
+            if got is None or got.status != 200:
+                raise Problem(_stopped_early(trace, got) or "")
+            expect(got, "POST", "/items", 200, errors)
         finally:
             await close_all(server, writers)
+
+
+def _stopped_early(trace: Model, got: Answer | None) -> str:
+    """Why POST /items was not routed to the route POST /items, from the routes tried."""
+    status = "no answer" if got is None else got.status
+    said = f"POST /items got {status}, though the route POST /items was added after GET /items"
+    seen = trace.find("POST", "/items")
+    if seen is None or not seen.routes:  # the trace could not see the loop: the status only
+        return f"{said}: look through every route before answering 405"
+    last = seen.routes[-1]
+    tried = ", ".join(f"{r.pattern} ({','.join(r.methods)}): {r.outcome}" for r in seen.routes)
+    if last.outcome == "method miss":
+        return (
+            f"{said}. Your router tried {tried}, and stopped there: at the first route "
+            "whose path matched but not its method. Go on to the next routes; answer 405 "
+            "only when none has both the path and the method"
+        )
+    return f"{said}. Your router tried {tried}"
 
 
 async def check_routes(folder: Path | None = None) -> None:
