@@ -9,6 +9,8 @@ Hooks run in aiohttp's order:
   `on_cleanup` callbacks (close the database pool).
 
 Each is a list; callbacks are `async def` and run one after another, in list order.
+A sub-application (`add_subapp`, subapp.py) brings its own router, middlewares and
+hooks; its hooks run as one callback of its parent's.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from .events import Tracer
 from .middleware import Middleware, check_middlewares, wrap_handler
 from .routing import UrlDispatcher
 from .signals import CleanupContext, Signal
+from .subapp import SubAppResource, check_prefix
 from .tracing import RequestObserver
 
 __all__ = ["Application", "AppKey", "RequestKey", "ResponseKey"]
@@ -75,6 +78,10 @@ class Application(MutableMapping[Any, Any]):
         self.on_cleanup.append(self.cleanup_ctx._on_cleanup)
         self.frozen = False  # routes, middlewares and hooks fixed (set at startup)
         self.running = False  # a runner is serving it now
+        self._parent: Application | None = None  # the app it is mounted in (add_subapp)
+        self._subapps: list[Application] = []
+        self._prefix = ""  # where it is mounted, for trace names
+        self._own_response_prepare: list[Any] = []  # a sub-app's, before its parents' joined
 
     @property
     def middlewares(self) -> tuple[Middleware, ...]:
@@ -83,13 +90,66 @@ class Application(MutableMapping[Any, Any]):
     def add_routes(self, routes: Any) -> Any:
         return self.router.add_routes(routes)
 
-    def freeze(self) -> None:
-        """No more routes, middlewares or hooks: called when the app starts."""
-        self.frozen = True
-        self.router.freeze()
+    def add_subapp(self, prefix: str, subapp: Application) -> SubAppResource:
+        """Mount `subapp` below `prefix`: its routes answer `prefix/...` (subapp.py).
+
+        From here on the sub-app's routes, middlewares and hooks are fixed, as on aiohttp;
+        its `subapp[key]` storage stays writable until the parent starts.
+        """
+        prefix = check_prefix(prefix)
+        if self.frozen:
+            raise RuntimeError("cannot add a sub-application after the application has started")
+        if not isinstance(subapp, Application):
+            raise TypeError(f"add_subapp() takes an Application, got {subapp!r}")
+        if subapp.frozen:
+            raise RuntimeError(f"cannot add {subapp!r}: it has started already")
+        if subapp._parent is not None or subapp is self:
+            # aiohttp accepts this and prefixes the sub-app's routes twice
+            raise RuntimeError(
+                f"{subapp!r} is already a sub-application: make a new Application "
+                "for each prefix (an app has one place in the tree)"
+            )
+        resource = SubAppResource(prefix, subapp)
+        self.router._register(resource)
+        subapp._parent, subapp._prefix = self, resource.canonical
+        self._subapps.append(subapp)
+        subapp._share_tracer(self.tracer)
+        for name in ("on_startup", "on_shutdown", "on_cleanup"):  # subapp.py, Rule 4
+            getattr(self, name).append(_forward(getattr(subapp, name), subapp, prefix))
+        subapp._fix_routes_and_hooks("to a sub-application after add_subapp()")
+        subapp._own_response_prepare = list(subapp.on_response_prepare)  # fixed now
+        return resource
+
+    def _share_tracer(self, tracer: Tracer) -> None:
+        """Report to the root app's tracer: one trace for the whole tree of apps."""
+        self.tracer = tracer
+        for signal in (self.on_startup, self.on_shutdown, self.on_cleanup,
+                       self.on_response_prepare, self.cleanup_ctx):  # fmt: skip
+            signal.tracer = tracer
+        for subapp in self._subapps:
+            subapp._share_tracer(tracer)
+
+    def _fix_routes_and_hooks(self, why: str) -> None:
+        self.router.freeze(why)
         signals = (self.on_startup, self.on_shutdown, self.on_cleanup, self.on_response_prepare)
         for signal in signals:
             signal.frozen = True
+
+    def freeze(self) -> None:
+        """No more routes, middlewares, hooks or state: called when the app starts."""
+        self.frozen = True
+        self._fix_routes_and_hooks("after the application has started")
+        for subapp in self._subapps:
+            # A response runs its app's on_response_prepare after the parents' (Rule 4).
+            own = subapp._own_response_prepare
+            subapp.on_response_prepare[:] = [*self.on_response_prepare, *own]
+            subapp.freeze()
+
+    def _thaw_state(self) -> None:
+        """`app[key]` writable again, in this app and its sub-apps: it starts again."""
+        self.frozen = False
+        for subapp in self._subapps:
+            subapp._thaw_state()
 
     async def startup(self) -> None:
         await self.on_startup.send(self)
@@ -106,14 +166,20 @@ class Application(MutableMapping[Any, Any]):
         if not self.tracer.on:
             match_info = self.router.resolve(request)
             request._match_info = match_info
-            handler = wrap_handler(match_info.handler, self._middlewares)
+            middlewares = self._middlewares
+            if match_info._subapp is not None:  # found in a sub-app (subapp.py, Rule 3)
+                middlewares = _enter_subapp(request, match_info)
+            handler = wrap_handler(match_info.handler, middlewares)
             return await handler(request)
         # Traced: the same steps, with observers at their seams (tracing.py).
         observer = RequestObserver(request)
         match_info = self.router.resolve(request, observer.on_try)
         request._match_info = match_info
         observer.decided(match_info)
-        handler = wrap_handler(match_info.handler, self._middlewares, observer.observe)
+        middlewares = self._middlewares
+        if match_info._subapp is not None:
+            middlewares = _enter_subapp(request, match_info)
+        handler = wrap_handler(match_info.handler, middlewares, observer.observe)
         return await handler(request)
 
     # --- app["key"] storage --------------------------------------------------
@@ -145,3 +211,43 @@ class Application(MutableMapping[Any, Any]):
 
     def __repr__(self) -> str:
         return f"<Application {len(self.router.resources())} resources>"
+
+
+def _enter_subapp(request: Any, match_info: Any) -> list[Middleware]:
+    """The middlewares of each app from the root in, each app's run with it as `request.app`.
+
+    As on aiohttp: the request's app is the sub-app that matched (its handler's, and the
+    one its response is prepared with); a layer in front of an app's middlewares makes
+    that app the request's app while they run and gives the previous one back on the
+    way out. The innermost app gets its layer too, for the handler inside.
+    """
+    innermost = request._app = match_info._subapp
+    middlewares: list[Middleware] = []
+    for app in match_info.apps:
+        if app._middlewares or app is innermost:
+            middlewares.append(_entering(app))
+            middlewares.extend(app._middlewares)
+    return middlewares if len(middlewares) > 1 else []  # no middlewares: no layers needed
+
+
+def _entering(app: Application) -> Middleware:
+    async def enter(request: Any, handler: Any) -> Any:
+        previous, request._app = request._app, app
+        try:
+            return await handler(request)
+        finally:
+            request._app = previous
+
+    where = f"the sub-app at {app._prefix}" if app._parent is not None else "the root app"
+    enter.__name__ = enter.__qualname__ = f"enter {where}"
+    return enter
+
+
+def _forward(signal: Signal, subapp: Application, prefix: str) -> Any:
+    """A parent's hook that sends the sub-app's own signal, with the sub-app."""
+
+    async def send(app: Application) -> None:
+        await signal.send(subapp)
+
+    send.__name__ = send.__qualname__ = f"{signal.name} of the sub-app at {prefix}"
+    return send

@@ -11,7 +11,8 @@ why `Expect: 100-continue` is answered only when the handler first asks for the 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, MutableMapping
+from collections import ChainMap
+from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from email.parser import BytesParser
 from email.policy import HTTP
 from io import BytesIO
@@ -198,6 +199,19 @@ class Request(MutableMapping[str, Any]):
     @property
     def app(self) -> Any:
         return self._app
+
+    @property
+    def config_dict(self) -> Mapping[Any, Any]:
+        """A read-only view of `request.app`'s storage, then its parent's, out to the root.
+
+        aiohttp's `ChainMapProxy`: a sub-application finds the root's `app[DB]` here
+        unless it set its own.
+        """
+        apps, app = [], self._app
+        while app is not None:
+            apps.append(app)
+            app = app._parent
+        return MappingProxyType(ChainMap(*apps))
 
     # --- the body, fed by the protocol --------------------------------------
 

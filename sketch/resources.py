@@ -123,6 +123,10 @@ class Resource:
     def url_for(self, **parts: str) -> URL:
         raise NotImplementedError
 
+    def add_prefix(self, prefix: str) -> None:
+        """Put `prefix` in front of the path: the app it is in was mounted there (subapp.py)."""
+        self.canonical = prefix + self.canonical
+
     def __repr__(self) -> str:
         name = f" {self.name!r}" if self.name else ""
         return f"<{type(self).__name__}{name} {self.canonical}>"
@@ -165,6 +169,11 @@ class DynamicResource(Resource):
             raise ValueError(f"bad regex in route path {path!r}: {exc}") from None
         self._formatter = formatter
 
+    def add_prefix(self, prefix: str) -> None:
+        super().add_prefix(prefix)
+        self.pattern = re.compile(re.escape(prefix) + self.pattern.pattern)  # type: ignore[union-attr]
+        self._formatter = prefix + self._formatter
+
     def match(self, path: str) -> dict[str, str] | None:
         found = self.pattern.fullmatch(path)  # type: ignore[union-attr]
         if found is None:
@@ -182,6 +191,10 @@ class DynamicResource(Resource):
 class MatchInfo(dict):  # type: ignore[type-arg]
     """The route found for a request, and the variables its path captured."""
 
+    # The innermost sub-application the match was found in (subapp.py, Rule 3); a
+    # class default, so a match in an app without sub-apps never sets it.
+    _subapp: Any = None
+
     def __init__(self, params: dict[str, str], route: Route) -> None:
         dict.__init__(self, params)
         self.route = route
@@ -190,6 +203,19 @@ class MatchInfo(dict):  # type: ignore[type-arg]
     @property
     def handler(self) -> Handler:
         return self.route.handler
+
+    @property
+    def apps(self) -> tuple[Any, ...]:
+        """The applications the match was found through, root first (aiohttp's).
+
+        Known for a match inside a sub-application; empty for one found in the root
+        app itself, which is then `request.app` (see docs/compatibility.md).
+        """
+        app, apps = self._subapp, []
+        while app is not None:
+            apps.append(app)
+            app = app._parent
+        return tuple(reversed(apps))
 
     def __repr__(self) -> str:
         return f"<MatchInfo {dict(self)}: {self.route!r}>"

@@ -71,22 +71,31 @@ class UrlDispatcher:
         self._resources: list[Resource] = []
         self._named: dict[str, Resource] = {}
         self._index: dict[str, list[Resource]] = {}  # literal prefix -> resources (Rule 2)
-        self._frozen = False
+        self._frozen: str | None = None  # when frozen, why: said to who adds a route
 
     # --- registering ---------------------------------------------------------
 
     def _register(self, resource: Resource) -> Resource:
-        if self._frozen:
-            raise RuntimeError("cannot add routes after the application has started")
+        if self._frozen is not None:
+            raise RuntimeError(f"cannot add routes {self._frozen}")
         _check_name(resource.name, self._named)
         if resource.name is not None:
             self._named[resource.name] = resource
         self._resources.append(resource)
+        self._add_to_index(resource)
+        return resource
+
+    def _add_to_index(self, resource: Resource) -> None:
         key = resource.canonical
         if "{" in key:  # `/users/{name}` is found under `/users`
             key = key.partition("{")[0].rpartition("/")[0]
         self._index.setdefault(key.rstrip("/") or "/", []).append(resource)
-        return resource
+
+    def reindex(self) -> None:
+        """Index the resources again: their paths took a sub-app's prefix (subapp.py)."""
+        self._index = {}
+        for resource in self._resources:
+            self._add_to_index(resource)
 
     def add_resource(self, path: str, *, name: str | None = None) -> Resource:
         if not path.startswith("/"):
@@ -140,21 +149,18 @@ class UrlDispatcher:
         show_index: bool = False,
         follow_symlinks: bool = False,
         append_version: bool = False,
-    ) -> Resource:
-        """Serve the files under `path` below `prefix`, with aiohttp's keywords.
+    ) -> StaticResource:
+        """Serve the files under `path` below `prefix`, with aiohttp's keywords (static.py).
 
-        Any other keyword is a TypeError naming it, as on aiohttp. The three flags are
-        accepted at their defaults, which is what sketch does; turned on, they are
-        refused here rather than silently ignored on every request.
+        Any other keyword is a TypeError naming it, as on aiohttp.
         """
         if not prefix.startswith("/"):
             raise ValueError(f"static prefix must start with '/', got {prefix!r}")
-        flags = {"show_index": show_index, "follow_symlinks": follow_symlinks,
-                 "append_version": append_version}  # fmt: skip
-        for flag, value in flags.items():
-            if value:
-                raise NotImplementedError(f"add_static({flag}=True) is not implemented in sketch")
-        return self._register(StaticResource(prefix, path, name, chunk_size=chunk_size))
+        resource = StaticResource(
+            prefix, path, name, chunk_size=chunk_size, show_index=show_index,
+            follow_symlinks=follow_symlinks, append_version=append_version,
+        )  # fmt: skip
+        return self._register(resource)  # type: ignore[return-value]
 
     def add_routes(self, routes: Iterable[Any]) -> list[Route]:
         """Register RouteDefs: `web.get(...)` items or a RouteTableDef."""
@@ -163,8 +169,8 @@ class UrlDispatcher:
             registered.extend(route_def.register(self))
         return registered
 
-    def freeze(self) -> None:
-        self._frozen = True
+    def freeze(self, why: str = "after the application has started") -> None:
+        self._frozen = why
 
     # --- looking up ----------------------------------------------------------
 

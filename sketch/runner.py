@@ -124,7 +124,7 @@ class AppRunner(ServerRunner):
         app.running = True
         # An app may start again after a clean stop (a re-run notebook cell): its
         # state is writable during startup, then frozen with its routes and hooks.
-        app.frozen = False
+        app._thaw_state()
         app.on_startup.frozen = True
         try:
             await app.startup()

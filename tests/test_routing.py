@@ -258,14 +258,6 @@ def test_add_static_names_an_unknown_keyword_in_a_type_error(public):
         web.Application().add_routes(routes)
 
 
-@pytest.mark.parametrize("flag", ["show_index", "follow_symlinks", "append_version"])
-def test_add_static_refuses_a_flag_it_does_not_implement(public, flag):
-    router = web.UrlDispatcher()
-    router.add_static("/off", public, **{flag: False})  # aiohttp's default: what sketch does
-    with pytest.raises(NotImplementedError, match=f"add_static\\({flag}=True\\)"):
-        router.add_static("/on", public, **{flag: True})
-
-
 async def test_add_static_reads_files_in_the_chunk_size_given(public):
     app = web.Application()
     resource = app.router.add_static("/static", public, name="files", chunk_size=3)
