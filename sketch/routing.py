@@ -36,6 +36,7 @@ from .resources import (
     Route,
 )
 from .static import StaticResource
+from .subapp import SubAppResource
 
 __all__ = [
     "Handler",
@@ -221,4 +222,11 @@ class UrlDispatcher:
         return list(self._resources)
 
     def routes(self) -> list[Route]:
-        return [route for resource in self._resources for route in resource.routes.values()]
+        """Every route, a sub-application's included (where its resource stands), as aiohttp."""
+        found: list[Route] = []
+        for resource in self._resources:
+            if isinstance(resource, SubAppResource):
+                found += resource.app.router.routes()
+            else:
+                found += resource.routes.values()
+        return found

@@ -75,7 +75,11 @@ class RequestObserver:
     # --- the router: UrlDispatcher.resolve(request, on_try) -----------------
 
     def on_try(self, resource: Any, match: Any, methods: set[str]) -> None:
-        outcome = "match" if match is not None else "method miss" if methods else "path miss"
+        if match is not None and match.http_exception is None:
+            outcome = "match"
+        else:  # a sub-application's 404 or 405 comes back as a MatchInfo with its miss
+            outcome = "method miss" if methods else "path miss"
+            match = None
         regex = resource.pattern.pattern if resource.pattern is not None else ""
         params = tuple(match.items()) if match is not None else ()
         self.emit(RouteTried, self.request.method, resource.canonical, regex, outcome,

@@ -16,7 +16,7 @@ import pytest
 from aiohttp import web as aiohttp_web
 
 from sketch import web as sketch_web
-from sketch.events import HookStart, MiddlewareEnter
+from sketch.events import HookStart, MiddlewareEnter, RouteTried
 
 from .test_aiohttp_parity import COMPARED_HEADERS, start
 
@@ -255,8 +255,12 @@ def test_add_subapp_refuses_what_aiohttp_refuses(name, web):
     for bad in ("", "/"):
         with pytest.raises(ValueError):
             root.add_subapp(bad, web.Application())
+    root.router.add_get("/", handler, name="home")
     resource = root.add_subapp("/sub/", sub)
     assert resource.canonical == "/sub"
+    # The root's routes list the sub-app's, where it is mounted.
+    listed = sorted((r.method, r.resource.canonical) for r in root.router.routes())
+    assert listed == [("GET", "/"), ("GET", "/sub/a"), ("HEAD", "/"), ("HEAD", "/sub/a")]
     assert str(sub.router["a"].url_for()) == "/sub/a"
     with pytest.raises(RuntimeError):  # the sub-app's routes are fixed once it is mounted
         sub.router.add_get("/late", handler)
@@ -338,7 +342,13 @@ async def test_a_traced_request_shows_every_app_s_middlewares_and_hooks_in_one_t
     async with await sketch_web.serve(root) as server:
         async with httpx.AsyncClient(base_url=str(server.url)) as client:
             assert (await client.get("/sub/x")).text == "ok"
-    layers = [(e.depth, e.name) for e in events if isinstance(e, MiddlewareEnter)]
+            assert (await client.get("/sub/nothing")).status_code == 404
+            assert (await client.post("/sub/x")).status_code == 405
+    # A miss inside the sub-app is a miss on its resource, not a match.
+    tried = [(e.pattern, e.outcome) for e in events if isinstance(e, RouteTried)]
+    assert tried == [("/sub", "match"), ("/sub", "path miss"), ("/sub", "method miss")]
+    first = [e for e in events if e.req == 1]
+    layers = [(e.depth, e.name) for e in first if isinstance(e, MiddlewareEnter)]
     hooks = [(e.signal, e.callback) for e in events if isinstance(e, HookStart)]
     assert layers == [
         (0, "enter the root app"),
