@@ -12,9 +12,10 @@ How this works:
 - Rule 2: the answer is `101 Switching Protocols` with `Sec-WebSocket-Accept`: the
   base64 of the SHA-1 of the key followed by the RFC's GUID (4.2.2 step 5.4). It proves
   the server read this handshake, and that it speaks WebSocket.
-- Rule 3: of the subprotocols the client offers in `Sec-WebSocket-Protocol`, the server
-  picks the first of its own `protocols` that is offered, as aiohttp does, and names it
-  in the 101; if none is, the header is left out (4.2.2 step 5.4, /subprotocol/).
+- Rule 3: the client lists the subprotocols it speaks in `Sec-WebSocket-Protocol`, in
+  its order of preference (4.1); the server picks the first of them that is one of its
+  own `protocols`, as aiohttp does, and names it in the 101; if none is, the header is
+  left out (4.2.2 step 5.4, /subprotocol/).
   Extensions (permessage-deflate) are declined by leaving them out of the 101 (9.1).
 
 Pure functions of the request's method, version and headers: no I/O.
@@ -74,9 +75,9 @@ def check_handshake(
 
 
 def choose_protocol(offered: str, protocols: Iterable[str]) -> str | None:
-    """Rule 3: the first of the server's `protocols` that the client offered."""
-    asked = [part.strip() for part in offered.split(",") if part.strip()]
-    for protocol in protocols:
-        if protocol in asked:
-            return protocol
+    """Rule 3: the first subprotocol the client offered that the server speaks."""
+    spoken = tuple(protocols)
+    for part in offered.split(","):
+        if part.strip() in spoken:
+            return part.strip()
     return None
