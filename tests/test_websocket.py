@@ -58,7 +58,17 @@ def build_app(web: ModuleType, **ws_options) -> object:
         seen["finished"] += 1
         return ws
 
+    async def closer(request):  # reads nothing, then closes
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        await asyncio.sleep(0.3)
+        await ws.close(code=4001)
+        seen["close_code"] = ws.close_code
+        seen["finished"] += 1
+        return ws
+
     app = web.Application()
+    app.router.add_get("/closer", closer)
     app.router.add_get("/ws", echo)
     app.router.add_get("/sleepy", sleepy)
     return app
@@ -153,6 +163,20 @@ async def test_a_client_sending_faster_than_the_handler_reads_is_paused_and_lose
     assert seen["received"] == messages
     # Reading paused at 16 unread messages (plus what one read of the socket held).
     assert seen["waiting"] is not None and seen["waiting"] < 40
+
+
+async def test_close_hears_the_client_even_while_reading_is_paused():
+    # The handler reads none of 200 messages: reading pauses. Its close() must still
+    # hear the client's CLOSE, not wait out the 10 s timeout and call it 1006.
+    async with serving() as port:
+        async with websockets.connect(f"ws://127.0.0.1:{port}/closer") as client:
+            with contextlib.suppress(websockets.ConnectionClosed):
+                for _ in range(200):
+                    await client.send(os.urandom(16384))
+            await asyncio.wait_for(client.wait_closed(), 5)
+        await finished()
+    assert client.close_code == 4001
+    assert seen["close_code"] == 4001
 
 
 # --- raw sockets: the handshake and hostile frames -------------------------------------

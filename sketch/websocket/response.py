@@ -95,10 +95,8 @@ class WebSocketResponse(StreamResponse):
         self._waiter: asyncio.Future[None] | None = None  # a receive() waiting
         self._reply: asyncio.Future[None] | None = None  # a close() waiting for CLOSE
         self._paused = False
-        # Rule 4: the closing handshake, both ways.
-        self._close_sent = False
-        self._close_received = False
-        self._lost = False
+        # Rule 4: the closing handshake: our CLOSE sent, theirs received, the TCP end.
+        self._close_sent = self._close_received = self._lost = False
         self._close_code: int | None = None
         self._exception: BaseException | None = None
         self._conn_lost = 0
@@ -142,9 +140,8 @@ class WebSocketResponse(StreamResponse):
         self._last_seen = loop.time()
         if self._heartbeat:
             self._timer = loop.call_later(self._heartbeat, self._beat)
-        tail = connection.reader.upgrade_tail  # frames sent with the handshake's head
-        if tail:
-            self.feed(tail)
+        if connection.reader.upgrade_tail:  # frames sent with the handshake's head
+            self.feed(connection.reader.upgrade_tail)
 
     # --- what the connection calls (Rules 2 and 3) -------------------------
 
@@ -162,9 +159,9 @@ class WebSocketResponse(StreamResponse):
                 self._ping_at = None  # the heartbeat's answer
             elif item.type is WSMsgType.CLOSE:
                 self._closed_by_client(item)
-            else:
+            elif not self._close_sent:  # closing (7.1.2): data still coming is dropped
                 self._messages.append(item)
-        if len(self._messages) >= _HIGH and not self._paused:
+        if len(self._messages) >= _HIGH and not (self._paused or self._close_sent):
             self._paused = True
             self._pause(True)
         self._wake()
@@ -220,6 +217,9 @@ class WebSocketResponse(StreamResponse):
         self._close_sent = True
         self._send_now(frame(WSMsgType.CLOSE, close_payload(code, reason)))
         self._stop_timer()
+        if self._paused:  # read on, to hear the client's CLOSE (data is dropped now)
+            self._paused = False
+            self._pause(False)
 
     async def _send(self, opcode: int, payload: bytes) -> None:
         writer = self._writer
