@@ -18,6 +18,7 @@ import websockets
 from aiohttp import web as aiohttp_web
 
 import sketch
+from sketch import events
 from sketch import web as sketch_web
 
 from .test_websocket_frames import client_frame
@@ -322,14 +323,18 @@ async def test_heartbeat_keeps_a_client_that_answers():
 
 
 async def test_shutdown_closes_open_websockets_with_1001():
+    traced: list[object] = []
     async with serving() as port:
         client = await websockets.connect(f"ws://127.0.0.1:{port}/ws")
         await client.send("hi")
         assert await client.recv() == "hi"
+        seen["ws"]._request.app.tracer.subscribe(traced.append)
     # Leaving `serving` shut the server down: the client was told 1001, going away.
     await asyncio.wait_for(client.wait_closed(), 5)
     assert client.close_code == 1001
     assert seen["close_code"] == 1001
+    phases = [(e.phase, e.count) for e in traced if isinstance(e, events.ShutdownPhase)]
+    assert ("close websockets", 1) in phases  # the shutdown trace shows it
 
 
 # --- side by side with aiohttp's server -------------------------------------------------
