@@ -68,7 +68,37 @@ def build_app(web: ModuleType, **ws_options) -> object:
         seen["finished"] += 1
         return ws
 
+    async def api(request):  # the receive side of aiohttp's API, step by step
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        steps = seen["steps"] = []
+        try:
+            await ws.receive(timeout=0.05)
+        except TimeoutError:
+            steps.append("timeout")
+        try:
+            await ws.receive_bytes()  # the client sent text first
+        except TypeError:
+            steps.append("not bytes")
+        steps.append(await ws.receive_str())
+        steps.append(await ws.receive_bytes())
+        steps.append(await ws.receive_json())
+        await ws.ping(b"p")  # the client answers; autoping keeps the PONG from receive()
+        await ws.send_str("ready")
+        steps.append(await ws.receive_str())
+        assert await ws.close(code=4002, message=b"done") is True
+        assert await ws.close() is False  # once
+        steps.append((ws.closed, ws.close_code))
+        try:
+            await ws.send_str("too late")
+        except ConnectionResetError:
+            steps.append("send refused")
+        steps.append((await ws.receive()).type)
+        seen["finished"] += 1
+        return ws
+
     app = web.Application()
+    app.router.add_get("/api", api)
     app.router.add_get("/closer", closer)
     app.router.add_get("/ws", echo)
     app.router.add_get("/sleepy", sleepy)
@@ -178,6 +208,33 @@ async def test_close_hears_the_client_even_while_reading_is_paused():
         await finished()
     assert client.close_code == 4001
     assert seen["close_code"] == 4001
+
+
+@pytest.mark.parametrize("web", [sketch_web, aiohttp_web], ids=["sketch", "aiohttp"])
+async def test_the_receive_api_step_by_step_as_aiohttp(web):
+    async with serving(web) as port, aiohttp.ClientSession() as session:
+        async with session.ws_connect(f"http://127.0.0.1:{port}/api") as ws:
+            await asyncio.sleep(0.1)  # past the handler's first receive timeout
+            await ws.send_str("text")
+            await ws.send_str("s")
+            await ws.send_bytes(b"b")
+            await ws.send_json({"j": 1})
+            assert await ws.receive_str() == "ready"  # the PING was answered on the way
+            await ws.send_str("after ping")
+            msg = await ws.receive()
+            assert (msg.type, msg.data, msg.extra) == (aiohttp.WSMsgType.CLOSE, 4002, "done")
+        await finished()
+    assert seen["steps"] == [
+        "timeout",
+        "not bytes",
+        "s",
+        b"b",
+        {"j": 1},
+        "after ping",
+        (True, 1000),  # the client's answer to our 4002
+        "send refused",
+        web.WSMsgType.CLOSED,
+    ]
 
 
 # --- raw sockets: the handshake and hostile frames -------------------------------------

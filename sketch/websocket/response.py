@@ -184,11 +184,12 @@ class WebSocketResponse(StreamResponse):
     def _closed_by_client(self, message: WSMessage) -> None:
         self._close_received = True
         self._close_code = message.data  # 7.1.5: the code is the one received
-        self._messages.append(message)
-        if self._close_sent:  # the answer to our own close()
+        if self._close_sent:  # the answer to our CLOSE: receive() says CLOSED, as aiohttp
             self._resolve_reply()
             self._close_transport()
-        elif self._autoclose:
+            return
+        self._messages.append(message)
+        if self._autoclose:
             # 5.5.1: answer with a CLOSE, typically echoing the code; 1005 means
             # "no code", and is never sent (7.4.1): answer with none either.
             code = None if message.data == 1005 else message.data
