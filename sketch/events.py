@@ -236,7 +236,7 @@ class ServerStart(Event):
 
 @dataclass(slots=True)
 class ShutdownPhase(Event):
-    phase: str  # "stop accepting", "close idle", "drain", "cancel"
+    phase: str  # "stop accepting", "close idle", "close websockets", "drain", "cancel"
     count: int  # connections or requests concerned
 
 

@@ -25,6 +25,8 @@ How this works:
   what is left waits until the queue drains; and a body whose handler reads it slower
   than it comes is paused once `streams.HIGH_WATER` bytes of it wait unread, until the
   handler has read them down (streams.py, Rule 3).
+- Rule 7: once a WebSocket's 101 is out, HTTP ends: every byte read goes to
+  `upgraded.feed()`, the end to `upgraded.lost()` (sketch/websocket/response.py).
 
 The protocol knows nothing of applications or routing: answer.py runs
 `server.handler(request)` in the request's Task and writes back the response it
@@ -53,6 +55,7 @@ from .writer import Writer
 
 if TYPE_CHECKING:
     from .server import Server
+    from .websocket.response import WebSocketResponse
 
 __all__ = ["HttpProtocol", "Phase"]
 
@@ -83,12 +86,12 @@ class HttpProtocol(asyncio.Protocol):
         self.task: asyncio.Task[bool] | None = None  # the handler's Task, while it waits
         self._current: Request | None = None  # the request being answered
         self._received = 0  # bytes received so far (trace events say where a read began)
-        # Rule 6: bytes read but not yet parsed, while the queue is full.
-        self._backlog = b""
+        self._backlog = b""  # Rule 6: bytes read, not yet parsed, while the queue is full
         self._reading_paused = False
         # Rule 5: the deadline in force (the server's sweeper checks it), and its action.
         self.deadline: float | None = None
-        self._on_deadline: Callable[[], None] = _nothing
+        self._on_deadline: Callable[[], None] = self._close  # replaced by each _arm()
+        self.upgraded: WebSocketResponse | None = None  # Rule 7: set by its prepare()
 
     # --- asyncio callbacks --------------------------------------------------
 
@@ -125,14 +128,14 @@ class HttpProtocol(asyncio.Protocol):
         if receiving is not None:
             receiving._feed_error(gone)
         self._queue.clear()
-        # Nobody is left to read an answer: stop the handler instead of letting it run on.
-        if self.task is not None:
+        if self.upgraded is not None:  # Rule 7: its receive() tells the handler
+            self.upgraded.lost(exc)
+        elif self.task is not None:  # nobody is left to read an answer: stop the handler
             self.task.cancel()
 
     def eof_received(self) -> bool:
-        # The client closed its side. Whether it only half-closed or left for good
-        # looks the same from here; like aiohttp, treat it as gone (connection_lost
-        # follows, and cancels what is running for it).
+        # The client closed its side: a half-close looks like leaving. Like aiohttp,
+        # treat it as gone (connection_lost follows, and cancels what runs for it).
         return False
 
     def pause_writing(self) -> None:
@@ -154,7 +157,9 @@ class HttpProtocol(asyncio.Protocol):
             self._emit(DataReceived, self._received, data)
         self._received += len(data)
         if self.reader.state is ReaderState.STOPPED:
-            return  # nothing after a refusal or a closing request is read
+            if self.upgraded is not None:
+                self.upgraded.feed(data)  # Rule 7
+            return  # no HTTP after a refusal, a closing request or an upgrade is read
         if self._backlog or len(self._queue) >= _PIPELINE_LIMIT:
             self._backlog += data
             self._pause_reading()
@@ -165,8 +170,8 @@ class HttpProtocol(asyncio.Protocol):
     def _read(self, data: bytes) -> None:
         """Feed the reader, in slices when the read is big (Rule 6); queue what it makes.
 
-        One read can hold thousands of tiny pipelined requests; parsing them all at once
-        would queue thousands of Request objects. Unparsed bytes wait in the backlog.
+        One read can hold thousands of tiny pipelined requests: parsing them all at once
+        would queue thousands of Requests. Unparsed bytes wait in the backlog.
         """
         reader = self.reader
         # Slices of a memoryview copy nothing; a small read is one slice, itself.
@@ -361,6 +366,8 @@ class HttpProtocol(asyncio.Protocol):
 
     def shutdown(self) -> None:
         """Finish the request in hand, answered with `Connection: close`; take no more."""
+        if self.upgraded is not None:  # a WebSocket: close it with 1001, read its answer
+            return self.upgraded.going_away()
         self.reader.stop()
         self._queue.clear()
         self._backlog = b""
@@ -391,7 +398,3 @@ class HttpProtocol(asyncio.Protocol):
 
     def __repr__(self) -> str:
         return f"<HttpProtocol {self.peer_address} {self.phase.value}>"
-
-
-def _nothing() -> None:
-    pass

@@ -15,7 +15,7 @@ How this works:
   trusted (RFC 9112 11.2). If the fault is in a body already handed out, that
   Request's read() raises it instead. The reader also stops after a request that
   closes the connection (`Connection: close`, HTTP/1.0), and after one that asks for
-  an upgrade, which is not spoken here.
+  an upgrade (a WebSocket's handler takes the connection over: sketch/websocket/).
 - Rule 4: traced, each callback's event says where its bytes lie on the connection,
   so two identical pipelined requests in one read are told apart.
 
@@ -87,6 +87,7 @@ class RequestReader:
         self._headers: list[tuple[str, str]] = []
         self._head_bytes = 0  # bytes fed while a head stayed unfinished
         self._last: Request | None = None  # the latest Request made
+        self.upgrade_tail = b""  # bytes after the head of a request asking for an upgrade
         self._fed = 0  # bytes fed so far
         self._piece_at = 0  # where the bytes being parsed start on the connection
         # Rule 4, traced only: those bytes, and how far the callbacks have got in them.
@@ -108,11 +109,13 @@ class RequestReader:
         except httptools.HttpParserCallbackError as exc:
             if not isinstance(exc.__context__, _StopParsing):
                 raise
-        except httptools.HttpParserUpgrade:
-            # Upgrades (WebSocket, CONNECT) are not spoken here: the request that asked
-            # is answered normally, with `Connection: close`, and nothing after it is read.
+        except httptools.HttpParserUpgrade as exc:
+            # After a request that asks for an upgrade, nothing more is HTTP: its handler
+            # either switches protocols (a WebSocket takes the bytes after the head, kept
+            # here) or answers normally, with `Connection: close`.
             if self._last is not None:
                 self._last.keep_alive = False
+            self.upgrade_tail = bytes(data[exc.args[0] :])
             self.state = ReaderState.STOPPED
         except httptools.HttpParserInvalidMethodError as exc:
             # RFC 9110 9.1: a method the server does not recognize gets 501; bytes that

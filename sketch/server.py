@@ -89,6 +89,9 @@ class Server:
     def pre_shutdown(self) -> None:
         self.shutting_down = True
         self._phase("close idle", sum(c.idle for c in self.connections))
+        websockets = sum(c.upgraded is not None for c in self.connections)
+        if websockets:  # each gets a CLOSE with 1001, going away (RFC 6455 7.4.1)
+            self._phase("close websockets", websockets)
         for connection in list(self.connections):
             connection.shutdown()
 

@@ -28,6 +28,7 @@ from ..routing import MatchInfo, MatchInfoError, UrlDispatcher
 from ..runner import AppRunner, RunningServer, ServerRunner, TCPSite, UnixSite, run_app, serve
 from ..server import Server
 from ..views import View
+from ..websocket import WebSocketReady, WebSocketResponse, WSCloseCode, WSMessage, WSMsgType
 
 BaseRequest = Request  # aiohttp's name for a request outside an application
 
@@ -74,4 +75,9 @@ __all__ = [
     "serve",
     "Server",
     "View",
+    "WebSocketResponse",
+    "WebSocketReady",
+    "WSMsgType",
+    "WSCloseCode",  # aiohttp has these two at its top level, `aiohttp.WSCloseCode`
+    "WSMessage",
 ]
