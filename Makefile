@@ -30,6 +30,7 @@ bench: $(VENV)/.bench
 	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; } \
 		|| { echo "install wrk (Debian: apt-get install wrk) and run make bench again"; exit 1; }
 	$(PY) bench/run.py
+	$(PY) bench/ws_echo.py
 
 $(VENV)/.bench: pyproject.toml | $(VENV)/bin/python
 	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[test,bench]'

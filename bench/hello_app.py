@@ -7,7 +7,8 @@ asgi, a bare ASGI callable that answers every path: the floor under every framew
 that runs on uvicorn.
 
 - `/` answers "Hello, World!" (the hello benchmark);
-- `/users/{name}` goes through two middlewares (the routed benchmark).
+- `/users/{name}` goes through two middlewares (the routed benchmark);
+- `/ws` echoes every text message of a WebSocket (bench/ws_echo.py).
 """
 
 from __future__ import annotations
@@ -32,9 +33,18 @@ def make_app(web):
     async def user(request):
         return web.Response(text="Hello, " + request.match_info["name"])
 
+    async def echo(request):
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        async for message in ws:
+            if message.type == web.WSMsgType.TEXT:
+                await ws.send_str(message.data)
+        return ws
+
     app = web.Application(middlewares=[add_header, passthrough])
     app.router.add_get("/", hello)
     app.router.add_get("/users/{name}", user)
+    app.router.add_get("/ws", echo)
     return app
 
 

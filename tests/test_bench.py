@@ -60,3 +60,30 @@ def test_cost_reports_every_case():
     # Which case costs more is for the benchmark to say, not a unit test: on a busy
     # machine 300 requests are too few to order them reliably.
     assert all(float(us) > 0 for _, _, us in rows), out
+
+
+def test_the_websocket_echo_bench_counts_real_echoes_on_both_servers():
+    """bench/ws_echo.py: each framework's /ws echoes, and the tool checks every echo."""
+    out = subprocess.run(
+        [
+            sys.executable,
+            str(BENCH / "ws_echo.py"),
+            "--duration",
+            "0.5",
+            "--rounds",
+            "1",
+            "--connections",
+            "4",
+            "--depth",
+            "2",
+        ],  # fmt: skip
+        capture_output=True,
+        encoding="utf-8",
+        check=True,
+        timeout=120,
+        cwd=BENCH,
+    ).stdout
+    rates = dict(re.findall(r"^round 1: (\w+)\s+websocket echo\s+([\d,]+) msg/s$", out, re.M))
+    assert set(rates) == {"sketch", "aiohttp"}, out
+    assert all(int(rate.replace(",", "")) > 0 for rate in rates.values()), out
+    assert re.search(r"sketch / aiohttp = [\d.]+x", out), out

@@ -198,6 +198,15 @@ class FrameReader:
         elif self._opcode is not None:
             self._fail(out, 1002, "a new message began before the last one ended (FIN)")
             return
+        elif fin:  # the common case, a whole message in one frame: nothing to reassemble
+            if opcode == WSMsgType.BINARY:
+                out.append(WSMessage(WSMsgType.BINARY, payload, ""))
+                return
+            try:
+                out.append(WSMessage(WSMsgType.TEXT, payload.decode("utf-8"), ""))
+            except UnicodeDecodeError:
+                self._fail(out, 1007, "a text message is not valid UTF-8")
+            return
         else:
             self._opcode = opcode
             if opcode == WSMsgType.TEXT:
