@@ -160,15 +160,28 @@ WRONG = {
         ),
     ],
     "server": [
-        (  # the guide's on_url: each piece replaces the one before
+        (  # the guide's on_url: each piece replaces the one before (said from the trace)
             "server.py",
             [("self.url += url", "self.url = url")],
-            "came in two pieces and you kept only the last, 'ice?tab=posts'",
+            "came in 2 pieces (the trace shows on_url given b'/users/al', b'ice?tab=posts') "
+            "and the handler got 'ice?tab=posts', the last alone: keep every piece",
         ),
-        (  # the guide's on_body
+        (  # the guide's on_body (said from the trace)
             "server.py",
             [("self.body.append(body)", "self.body = [body]")],
-            "came in pieces and you kept only the last, b' world'",
+            "came in 2 pieces (the trace shows on_body given b'hello', b' world') and the "
+            "handler got b' world', the last alone: keep every piece, add each one in on_body",
+        ),
+        (  # only the first piece kept: the answers alone could not say which piece it was
+            "server.py",
+            [("self.body.append(body)", "self.body = self.body or [body]")],
+            "on_body given b'hello', b' world') and the handler got b'hello', the first alone",
+        ),
+        (  # no on_body at all: httptools calls only what exists, the pieces fall on the floor
+            "server.py",
+            [("    def on_body(self, body):\n", "    def on_bodies(self, body):\n")],
+            "on_body given b'hello', b' world') and the handler got b'': none of them reached "
+            "it. Collect every piece in on_body",
         ),
         (  # the guide's headers
             "server.py",
