@@ -308,8 +308,10 @@ WRONG = {
         (  # a route found by its path alone: the first with that path answers any method
             "router.py",
             [("if method == request.method:", "if True:  # any method")],
-            "POST /users was answered 'the users', the POST handler's is 'created': a route "
-            "is a method and a path, compare both",
+            "POST /users was answered 'the users', the POST handler's is 'created': the "
+            "trace shows your router chose list_users, the handler of the route GET /users, "
+            "for POST /users: its path matched and you took it. A route is a method and a "
+            "path, compare both",
         ),
         (  # the guide's resolve: 404 at the first route that does not match
             "router.py",
@@ -424,7 +426,9 @@ WRONG = {
         (  # the guide's loop: the last listed ends up outermost
             "middleware.py",
             [("for mw in reversed(middlewares):", "for mw in middlewares:")],
-            "the onion is inside out (the guide's loop wraps the last listed outermost)",
+            "your middlewares ran inner first: the trace shows them entered in the order "
+            "inner, outer. With middlewares=[outer, inner] the first listed, outer, is the "
+            "outermost",
         ),
         (  # the chain run for its effects, then the handler again, its result sent
             "application.py",
