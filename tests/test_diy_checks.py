@@ -519,7 +519,21 @@ WRONG = {
                     'HTTPInternalServerError(text=f"500: {exc!r}").encode()',
                 ),
             ],
-            "the exception's text and traceback may hold secrets",
+            "the trace shows the handler broken raised KeyError: 'password=hunter2 <script>"
+            "alert(1)</script>', and the 500 tells the client \"500: KeyError(",
+        ),
+        (  # HTTPException never caught: it falls to the 500 of any bug (said from the trace)
+            "application.py",
+            [
+                (
+                    "        except HTTPException as exc:  # raised by the handler or any "
+                    "middleware: the answer\n"
+                    "            return exc\n",
+                    "        finally:\n            pass\n",
+                )
+            ],
+            "the handler raised HTTPNotFound() and the client got a 500: the trace shows the "
+            "handler user raised HTTPNotFound: Not Found, and nothing caught it as the answer",
         ),
         (  # a status never passed on: every exception answers 200
             "exceptions.py",
@@ -544,7 +558,8 @@ WRONG = {
                     "        return await wrap_handler(answering, self.middlewares)(request)\n",
                 )
             ],
-            "a middleware raised HTTPForbidden() and the client got a 500",
+            "a middleware raised HTTPForbidden() and the client got a 500: the trace shows "
+            "the middleware guard raised HTTPForbidden: Forbidden, outside the try",
         ),
         (  # no default body
             "exceptions.py",
@@ -642,6 +657,7 @@ async def test_a_plausible_wrong_solution_is_told_why(name, case, folder, capsys
         warnings.simplefilter("ignore", RuntimeWarning)
         verdict = await _verdict(name, folder, capsys)
         gc.collect()
+    print("VERDICT", verdict)
     assert verdict.startswith(FAILED) and reason in verdict, verdict
 
 
