@@ -473,7 +473,8 @@ WRONG = {
                     "        await asyncio.gather(*(hook(self) for hook in self.on_startup))",
                 )
             ],
-            "the on_startup hooks ran at the same time",
+            "the on_startup hooks ran at the same time: the trace shows connect started while "
+            "warm was still running",
         ),
         (  # serving without starting up
             "application.py",
@@ -493,7 +494,8 @@ WRONG = {
                     "        await self.app.cleanup()\n        await self.app.shutdown()\n",
                 )
             ],
-            "on_shutdown first (goodbye), then on_cleanup",
+            "closing ran on_cleanup before on_shutdown: the trace shows on_cleanup "
+            "disconnect, then on_shutdown goodbye. on_shutdown first",
         ),
         (  # a run_app that tries to own the notebook's loop
             "application.py",

@@ -84,3 +84,21 @@ def raised_in(trace: RequestTrace | None) -> tuple[str, str]:
         if isinstance(layer, ev.MiddlewareExit) and layer.error:
             return f"the middleware {layer.name}", layer.error
     return "", ""
+
+
+def overlapping(model: Model | None, signal: str) -> tuple[str, str, float] | None:
+    """(earlier, later, earlier's seconds): two hooks of `signal` the trace saw run at once."""
+    runs = [run for run in model.server.hooks if run.signal == signal] if model else []
+    for earlier in runs:
+        for later in runs:
+            if later is earlier or earlier.elapsed is None:
+                continue
+            if earlier.started <= later.started < earlier.started + earlier.elapsed:
+                return earlier.callback, later.callback, earlier.elapsed
+    return None
+
+
+def hooks_run(model: Model | None, since: int = 0) -> list[str]:
+    """The hooks the trace saw start, from the `since`-th on: 'on_cleanup disconnect', ..."""
+    runs = model.server.hooks[since:] if model is not None else []
+    return [f"{run.signal} {run.callback}" for run in runs]
