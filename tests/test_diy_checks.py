@@ -521,7 +521,7 @@ WRONG = {
                     'HTTPInternalServerError(text=f"500: {exc!r}").encode()',
                 ),
             ],
-            "the trace shows the handler broken raised KeyError: 'password=hunter2 <script>"
+            "the trace shows the handler broken() raised KeyError: 'password=hunter2 <script>"
             "alert(1)</script>', and the 500 tells the client \"500: KeyError(",
         ),
         (  # HTTPException never caught: it falls to the 500 of any bug (said from the trace)
@@ -535,7 +535,7 @@ WRONG = {
                 )
             ],
             "the handler raised HTTPNotFound() and the client got a 500: the trace shows the "
-            "handler user raised HTTPNotFound: Not Found, and nothing caught it as the answer",
+            "handler user() raised HTTPNotFound: Not Found, and nothing caught it as the answer",
         ),
         (  # a status never passed on: every exception answers 200
             "exceptions.py",
@@ -561,7 +561,7 @@ WRONG = {
                 )
             ],
             "a middleware raised HTTPForbidden() and the client got a 500: the trace shows "
-            "the middleware guard raised HTTPForbidden: Forbidden, outside the try",
+            "the middleware guard() raised HTTPForbidden: Forbidden, outside the try",
         ),
         (  # no default body
             "exceptions.py",
@@ -619,7 +619,8 @@ WRONG = {
                     "        return await handler(request)\n",
                 )
             ],
-            "GET /bob, an unknown user, got a 500",
+            "GET /bob, an unknown user, got a 500: the trace shows the handler handler() "
+            "raised 'HTTPNotFound: No such user",
         ),
         (  # a router that forgets the methods the path allows
             "router.py",
@@ -634,7 +635,8 @@ WRONG = {
                     "        self.transport.write(raw)\n        self.transport.close()\n",
                 )
             ],
-            "the second request on one connection got no answer",
+            "the second request on one connection got no answer, and the trace shows your "
+            "server closed the connection after 1 answer: keep the connection open",
         ),
     ],
 }
@@ -660,8 +662,49 @@ async def test_a_plausible_wrong_solution_is_told_why(name, case, folder, capsys
         warnings.simplefilter("ignore", RuntimeWarning)
         verdict = await _verdict(name, folder, capsys)
         gc.collect()
-    print("VERDICT", verdict)
     assert verdict.startswith(FAILED) and reason in verdict, verdict
+
+
+# check: (the case of WRONG whose reason comes from the trace, what is said without it)
+UNTRACED = {
+    "server": (0, "the URL '/users/alice?tab=posts' came in two pieces and you kept only the "
+               "last, 'ice?tab=posts': add each piece in on_url"),
+    "application": (0, "POST /users was answered 'the users', the POST handler's is "
+                    "'created': a route is a method and a path, compare both"),
+    "middlewares": (1, "the onion is inside out (the guide's loop wraps the last listed "
+                    "outermost)"),
+    "hooks": (0, "the on_startup hooks ran at the same time (['warm: start', 'connect: start'"),
+    "exceptions": (3, "a middleware raised HTTPForbidden() and the client got a 500: Catch "
+                   "HTTPException around the whole chain"),
+    "graceful": (0, "GET /slow, 0.3 s long, got no answer. Wait for the requests' Tasks"),
+    "sample_app": (1, "GET /bob, an unknown user, got a 500: the handler raises HTTPNotFound, "
+                   "and the Application must send it"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", sorted(UNTRACED))
+async def test_a_check_the_inspector_cannot_watch_says_why_from_the_answers(
+    name, folder, capsys, monkeypatch
+):
+    """The trace helps, never judges: with no trace (the inspector cannot watch this
+    framework), each check still rejects the wrong solution, in its earlier words."""
+    import diy_checks.traced
+
+    def refused(app):
+        raise LookupError("the inspector cannot watch this framework")
+
+    monkeypatch.setattr(diy_checks.traced, "tracer_of", refused)
+    case, said = UNTRACED[name]
+    module, edits, traced = WRONG[name][case]
+    assert "trace" in traced  # the case whose reason, with a trace, comes from it
+    _built(folder, CHECKS[name][0])
+    for old, new in edits:
+        _break(folder, module, old, new)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        verdict = await _verdict(name, folder, capsys)
+        gc.collect()
+    assert verdict.startswith(FAILED) and said in verdict and "trace" not in verdict, verdict
 
 
 def test_there_are_at_least_three_wrong_solutions_per_check():

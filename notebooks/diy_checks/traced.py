@@ -79,10 +79,10 @@ def raised_in(trace: RequestTrace | None) -> tuple[str, str]:
     if trace is None:
         return "", ""
     if trace.handler_end is not None and trace.handler_end.error:
-        return f"the handler {trace.handler_end.name}", trace.handler_end.error
+        return f"the handler {trace.handler_end.name}()", trace.handler_end.error
     for layer in trace.layers:
         if isinstance(layer, ev.MiddlewareExit) and layer.error:
-            return f"the middleware {layer.name}", layer.error
+            return f"the middleware {layer.name}()", layer.error
     return "", ""
 
 
