@@ -160,15 +160,28 @@ WRONG = {
         ),
     ],
     "server": [
-        (  # the guide's on_url: each piece replaces the one before
+        (  # the guide's on_url: each piece replaces the one before (said from the trace)
             "server.py",
             [("self.url += url", "self.url = url")],
-            "came in two pieces and you kept only the last, 'ice?tab=posts'",
+            "came in 2 pieces (the trace shows on_url given b'/users/al', b'ice?tab=posts') "
+            "and the handler got 'ice?tab=posts', the last alone: keep every piece",
         ),
-        (  # the guide's on_body
+        (  # the guide's on_body (said from the trace)
             "server.py",
             [("self.body.append(body)", "self.body = [body]")],
-            "came in pieces and you kept only the last, b' world'",
+            "came in 2 pieces (the trace shows on_body given b'hello', b' world') and the "
+            "handler got b' world', the last alone: keep every piece, add each one in on_body",
+        ),
+        (  # only the first piece kept: the answers alone could not say which piece it was
+            "server.py",
+            [("self.body.append(body)", "self.body = self.body or [body]")],
+            "on_body given b'hello', b' world') and the handler got b'hello', the first alone",
+        ),
+        (  # no on_body at all: httptools calls only what exists, the pieces fall on the floor
+            "server.py",
+            [("    def on_body(self, body):\n", "    def on_bodies(self, body):\n")],
+            "on_body given b'hello', b' world') and the handler got b'': none of them reached "
+            "it. Collect every piece in on_body",
         ),
         (  # the guide's headers
             "server.py",
@@ -295,8 +308,10 @@ WRONG = {
         (  # a route found by its path alone: the first with that path answers any method
             "router.py",
             [("if method == request.method:", "if True:  # any method")],
-            "POST /users was answered 'the users', the POST handler's is 'created': a route "
-            "is a method and a path, compare both",
+            "POST /users was answered 'the users', the POST handler's is 'created': the "
+            "trace shows your router chose list_users, the handler of the route GET /users, "
+            "for POST /users: its path matched and you took it. A route is a method and a "
+            "path, compare both",
         ),
         (  # the guide's resolve: 404 at the first route that does not match
             "router.py",
@@ -411,7 +426,9 @@ WRONG = {
         (  # the guide's loop: the last listed ends up outermost
             "middleware.py",
             [("for mw in reversed(middlewares):", "for mw in middlewares:")],
-            "the onion is inside out (the guide's loop wraps the last listed outermost)",
+            "your middlewares ran inner first: the trace shows them entered in the order "
+            "inner, outer. With middlewares=[outer, inner] the first listed, outer, is the "
+            "outermost",
         ),
         (  # the chain run for its effects, then the handler again, its result sent
             "application.py",
@@ -456,7 +473,8 @@ WRONG = {
                     "        await asyncio.gather(*(hook(self) for hook in self.on_startup))",
                 )
             ],
-            "the on_startup hooks ran at the same time",
+            "the on_startup hooks ran at the same time: the trace shows connect started while "
+            "warm was still running",
         ),
         (  # serving without starting up
             "application.py",
@@ -476,7 +494,8 @@ WRONG = {
                     "        await self.app.cleanup()\n        await self.app.shutdown()\n",
                 )
             ],
-            "on_shutdown first (goodbye), then on_cleanup",
+            "closing ran on_cleanup before on_shutdown: the trace shows on_cleanup "
+            "disconnect, then on_shutdown goodbye. on_shutdown first",
         ),
         (  # a run_app that tries to own the notebook's loop
             "application.py",
@@ -502,7 +521,21 @@ WRONG = {
                     'HTTPInternalServerError(text=f"500: {exc!r}").encode()',
                 ),
             ],
-            "the exception's text and traceback may hold secrets",
+            "the trace shows the handler broken() raised KeyError: 'password=hunter2 <script>"
+            "alert(1)</script>', and the 500 tells the client \"500: KeyError(",
+        ),
+        (  # HTTPException never caught: it falls to the 500 of any bug (said from the trace)
+            "application.py",
+            [
+                (
+                    "        except HTTPException as exc:  # raised by the handler or any "
+                    "middleware: the answer\n"
+                    "            return exc\n",
+                    "        finally:\n            pass\n",
+                )
+            ],
+            "the handler raised HTTPNotFound() and the client got a 500: the trace shows the "
+            "handler user() raised HTTPNotFound: Not Found, and nothing caught it as the answer",
         ),
         (  # a status never passed on: every exception answers 200
             "exceptions.py",
@@ -527,7 +560,8 @@ WRONG = {
                     "        return await wrap_handler(answering, self.middlewares)(request)\n",
                 )
             ],
-            "a middleware raised HTTPForbidden() and the client got a 500",
+            "a middleware raised HTTPForbidden() and the client got a 500: the trace shows "
+            "the middleware guard() raised HTTPForbidden: Forbidden, outside the try",
         ),
         (  # no default body
             "exceptions.py",
@@ -544,7 +578,8 @@ WRONG = {
                     "late = in_flight",
                 )
             ],
-            "close() dropped the request in flight",
+            "close() dropped the request in flight: GET /slow, 0.3 s long, got no answer, and "
+            "the trace shows its handler slow was cancelled after ",
         ),
         (  # every hook at once, before the requests in flight are done
             "application.py",
@@ -560,7 +595,7 @@ WRONG = {
                     "",
                 ),
             ],
-            "on_cleanup ran while a request was in flight",
+            "; the trace shows on_cleanup's disconnect began ",
         ),
         (  # a grace period with no end
             "application.py",
@@ -584,7 +619,8 @@ WRONG = {
                     "        return await handler(request)\n",
                 )
             ],
-            "GET /bob, an unknown user, got a 500",
+            "GET /bob, an unknown user, got a 500: the trace shows the handler handler() "
+            "raised 'HTTPNotFound: No such user",
         ),
         (  # a router that forgets the methods the path allows
             "router.py",
@@ -599,7 +635,8 @@ WRONG = {
                     "        self.transport.write(raw)\n        self.transport.close()\n",
                 )
             ],
-            "the second request on one connection got no answer",
+            "the second request on one connection got no answer, and the trace shows your "
+            "server closed the connection after 1 answer: keep the connection open",
         ),
     ],
 }
@@ -626,6 +663,48 @@ async def test_a_plausible_wrong_solution_is_told_why(name, case, folder, capsys
         verdict = await _verdict(name, folder, capsys)
         gc.collect()
     assert verdict.startswith(FAILED) and reason in verdict, verdict
+
+
+# check: (the case of WRONG whose reason comes from the trace, what is said without it)
+UNTRACED = {
+    "server": (0, "the URL '/users/alice?tab=posts' came in two pieces and you kept only the "
+               "last, 'ice?tab=posts': add each piece in on_url"),
+    "application": (0, "POST /users was answered 'the users', the POST handler's is "
+                    "'created': a route is a method and a path, compare both"),
+    "middlewares": (1, "the onion is inside out (the guide's loop wraps the last listed "
+                    "outermost)"),
+    "hooks": (0, "the on_startup hooks ran at the same time (['warm: start', 'connect: start'"),
+    "exceptions": (3, "a middleware raised HTTPForbidden() and the client got a 500: Catch "
+                   "HTTPException around the whole chain"),
+    "graceful": (0, "GET /slow, 0.3 s long, got no answer. Wait for the requests' Tasks"),
+    "sample_app": (1, "GET /bob, an unknown user, got a 500: the handler raises HTTPNotFound, "
+                   "and the Application must send it"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", sorted(UNTRACED))
+async def test_a_check_the_inspector_cannot_watch_says_why_from_the_answers(
+    name, folder, capsys, monkeypatch
+):
+    """The trace helps, never judges: with no trace (the inspector cannot watch this
+    framework), each check still rejects the wrong solution, in its earlier words."""
+    import diy_checks.traced
+
+    def refused(app):
+        raise LookupError("the inspector cannot watch this framework")
+
+    monkeypatch.setattr(diy_checks.traced, "tracer_of", refused)
+    case, said = UNTRACED[name]
+    module, edits, traced = WRONG[name][case]
+    assert "trace" in traced  # the case whose reason, with a trace, comes from it
+    _built(folder, CHECKS[name][0])
+    for old, new in edits:
+        _break(folder, module, old, new)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        verdict = await _verdict(name, folder, capsys)
+        gc.collect()
+    assert verdict.startswith(FAILED) and said in verdict and "trace" not in verdict, verdict
 
 
 def test_there_are_at_least_three_wrong_solutions_per_check():

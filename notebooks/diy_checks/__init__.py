@@ -13,7 +13,14 @@ A build cell's check, in its chapter:
     await check_protocol()
 
 One module per chapter (chapter01.py ... chapter10.py); serving.py loads diy/ and
-prints the verdict, client.py is the client side every check speaks through.
+prints the verdict, client.py is the client side every check speaks through, traced.py
+reads the trace of the requests a check sends (what the inspector saw your code do:
+the pieces httptools gave your callbacks, the handler your router chose, the order
+the middlewares and hooks ran in, which layer raised), to say why where an answer
+alone cannot. The checks of chapters 02 and 04 to 10 read it. Chapter 01's echo
+protocol is no HTTP server, which the inspector does not watch; chapter 03's checks
+read the Request and the bytes of the Response first-hand, which the trace would only
+repeat.
 """
 
 from .chapter01 import check_protocol

@@ -9,6 +9,8 @@ from typing import Any
 
 from checks import Problem
 
+from inspector.model import RequestTrace
+
 from .client import read_exactly
 from .serving import (
     WAIT,
@@ -16,6 +18,7 @@ from .serving import (
     close_all,
     port_of,
 )
+from .traced import kept_which, pieces, requests, watch_server
 
 ANSWER = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
 
@@ -51,7 +54,32 @@ def _headers(headers: Any) -> dict[str, str]:
     return {k.lower(): v for k, v in pairs}
 
 
-def _compare(number: int, got: tuple, expected: tuple, before: tuple | None) -> None:
+def _bytes(value: str | bytes) -> bytes:
+    return value if isinstance(value, bytes) else value.encode("latin-1", "replace")
+
+
+def _split(what: str, callback: str, trace: RequestTrace | None, want: Any, got: Any) -> str:
+    """Why the handler did not get `want` whole, from the pieces the trace saw `callback`
+    given; "" when the trace did not see them all (then the answers alone speak)."""
+    given = pieces(trace, callback)
+    if len(given) < 2 or b"".join(given) != _bytes(want):
+        return ""
+    shown = ", ".join(repr(piece) for piece in given)
+    said = (
+        f"the {what} {want!r} came in {len(given)} pieces (the trace shows {callback} "
+        f"given {shown}) and the handler got {got!r}"
+    )
+    which = kept_which(given, _bytes(got))
+    if which:
+        return f"{said}, {which}: keep every piece, add each one in {callback}"
+    if not got:
+        return f"{said}: none of them reached it. Collect every piece in {callback}"
+    return ""
+
+
+def _compare(
+    number: int, got: tuple, expected: tuple, before: tuple | None, trace: RequestTrace | None
+) -> None:
     method, url, headers, body = got
     want_method, want_url, want_headers, want_body = expected
     which = ("first", "second", "third")[number]
@@ -66,6 +94,9 @@ def _compare(number: int, got: tuple, expected: tuple, before: tuple | None) -> 
                 f"the {which} request's URL was {want_url!r}, the handler got {url!r}: "
                 "start the URL empty for each request, in on_message_begin"
             )
+        split = _split("URL", "on_url", trace, want_url, url)
+        if split:
+            raise Problem(split)
         if want_url.endswith(url):
             raise Problem(
                 f"the URL {want_url!r} came in two pieces and you kept only the last, "
@@ -94,6 +125,9 @@ def _compare(number: int, got: tuple, expected: tuple, before: tuple | None) -> 
                 f"the {which} request's body was {want_body!r}, the handler got {body!r}, "
                 "the one before's included: start the body empty for each request"
             )
+        split = _split("body", "on_body", trace, want_body, body)
+        if split:
+            raise Problem(split)
         if want_body.endswith(body):
             raise Problem(
                 f"the body {want_body!r} came in pieces and you kept only the last, "
@@ -110,6 +144,7 @@ async def _whole_requests(start_server: Callable, Server: type) -> None:
         seen.append((method, url, copied, body))
         return ANSWER
 
+    trace = watch_server(Server)  # what httptools gave your callbacks, seen from outside
     server = await start_server(lambda: Server(handler), "127.0.0.1", 0)
     writers: list[asyncio.StreamWriter] = []
     try:
@@ -140,7 +175,9 @@ async def _whole_requests(start_server: Callable, Server: type) -> None:
                     f"the client got {got!r} instead of the handler's answer {ANSWER!r}: "
                     "did data_received raise? (the handler takes method, url, headers, body)"
                 )
-            _compare(number, seen[number], expected, seen[number - 1] if number else None)
+            traced = [t for t in requests(trace) if t.req == number + 1]
+            before = seen[number - 1] if number else None
+            _compare(number, seen[number], expected, before, traced[-1] if traced else None)
     finally:
         await close_all(server, writers)
 

@@ -19,6 +19,7 @@ from .serving import (
     own_response,
     port_of,
 )
+from .traced import watch
 
 
 async def _app_routes(Application: type, serve: Callable) -> None:
@@ -55,6 +56,7 @@ async def _app_routes(Application: type, serve: Callable) -> None:
     app.router.add_route("GET", "/release", fast)
     app.router.add_route("GET", "/broken", broken)
     app.router.add_route("PUT", "/", index)  # a method /users does not have: not in its Allow
+    trace = watch(app)  # the handler your router chose, seen from outside
 
     writers: list[asyncio.StreamWriter] = []
     with LoopErrors() as errors:
@@ -73,10 +75,8 @@ async def _app_routes(Application: type, serve: Callable) -> None:
                         "does not match"
                     )
                 if got is not None and got.text in ("the users", "created") and got.text != want:
-                    raise Problem(
-                        f"{method} /users was answered {got.text!r}, the {method} handler's is "
-                        f"{want!r}: a route is a method and a path, compare both"
-                    )
+                    said = f"{method} /users was answered {got.text!r}, the {method} handler's is "
+                    raise Problem(f"{said}{want!r}: {_chosen(trace, method)}compare both")
                 expect(got, method, "/users", status, errors)
             got = await ask(port, "DELETE", "/users", writers)
             if got is not None and got.status == 404:
@@ -127,6 +127,20 @@ async def _app_routes(Application: type, serve: Callable) -> None:
         finally:
             release.set()
             await close_all(server, writers)
+
+
+def _chosen(trace: Any, method: str) -> str:
+    """What the trace shows the router chose for `method` /users, and why that is wrong."""
+    seen = trace.find(method, "/users") if trace is not None else None
+    chose = seen.decision.handler if seen is not None and seen.decision is not None else ""
+    route = {"list_users": "GET /users", "create_user": "POST /users"}.get(chose)
+    if route is None or route.startswith(method):  # the trace cannot say more than the body
+        return "a route is a method and a path, "
+    return (
+        f"the trace shows your router chose {chose}, the handler of the route {route}, "
+        f"for {method} /users: its path matched and you took it. A route is a method and "
+        "a path, "
+    )
 
 
 async def check_application(folder: Path | None = None) -> None:

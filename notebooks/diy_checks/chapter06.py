@@ -18,6 +18,7 @@ from .serving import (
     own_response,
     port_of,
 )
+from .traced import entered, watch
 
 ONION = ["outer: before", "inner: before", "handler", "inner: after", "outer: after"]
 
@@ -60,6 +61,7 @@ async def _onion(Application: type, serve: Callable, middleware: Callable) -> No
         )
     app.router.add_route("GET", "/hello", hello)
     app.router.add_route("GET", "/private", hello)
+    trace = watch(app)  # the layers entered, in order, seen from outside
 
     writers: list[asyncio.StreamWriter] = []
     with LoopErrors() as errors:
@@ -77,6 +79,14 @@ async def _onion(Application: type, serve: Callable, middleware: Callable) -> No
                     f"the handler ran {order.count('handler')} times for one request "
                     f"({order}): call only the outermost layer; each layer calls the next, "
                     "and the innermost calls the handler"
+                )
+            ran = entered(trace.find("GET", "/hello")) if trace is not None else []
+            if len(ran) > 1 and ran != ["outer", "inner"]:
+                raise Problem(
+                    f"your middlewares ran {ran[0]} first: the trace shows them entered in "
+                    f"the order {', '.join(ran)}. With middlewares=[outer, inner] the first "
+                    "listed, outer, is the outermost: it sees the request first and the "
+                    "response last. Wrap from the last listed to the first, as aiohttp does"
                 )
             if order[:2] == ["inner: before", "outer: before"]:
                 raise Problem(

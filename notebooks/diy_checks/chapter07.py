@@ -19,6 +19,7 @@ from .serving import (
     own_response,
     port_of,
 )
+from .traced import hooks_run, overlapping, watch
 
 
 async def _hooks(Application: type, serve: Callable, run_app: Callable) -> None:
@@ -56,6 +57,7 @@ async def _hooks(Application: type, serve: Callable, run_app: Callable) -> None:
     app.on_shutdown.append(hook("goodbye"))
     app.on_cleanup.append(hook("disconnect"))
     app.router.add_route("GET", "/", welcome)
+    trace = watch(app)  # each hook's start and end, seen from outside
 
     writers: list[asyncio.StreamWriter] = []
     with LoopErrors() as errors:
@@ -68,6 +70,14 @@ async def _hooks(Application: type, serve: Callable, run_app: Callable) -> None:
                 raise Problem(
                     "serve() returned and no on_startup hook had run: await app.startup() "
                     "in serve(), before the server listens"
+                )
+            both = overlapping(trace, "on_startup")
+            if both is not None:
+                raise Problem(
+                    f"the on_startup hooks ran at the same time: the trace shows {both[1]} "
+                    f"started while {both[0]} was still running (it took {both[2]:.2f} s), "
+                    "as the guide's asyncio.gather runs them. Run them one after another, "
+                    "in the order added, so that a hook can rely on the one before it"
                 )
             if started[:3] == ["warm: start", "connect: start", "connect: end"]:
                 raise Problem(
@@ -91,11 +101,20 @@ async def _hooks(Application: type, serve: Callable, run_app: Callable) -> None:
                 )
             del told[:]
             closed = True
+            before = len(trace.server.hooks) if trace is not None else 0
             await close_all(server, writers)
             if told == []:
                 raise Problem(
                     "await server.close() ran no hook: after it stops listening, run "
                     "app.on_shutdown's hooks, then app.on_cleanup's"
+                )
+            ran = hooks_run(trace, before)
+            if ran[:2] == ["on_cleanup disconnect", "on_shutdown goodbye"]:
+                raise Problem(
+                    "closing ran on_cleanup before on_shutdown: the trace shows "
+                    f"{', then '.join(ran)}. on_shutdown first (goodbye: the app still has "
+                    "its resources, to say goodbye with), then on_cleanup (disconnect), as "
+                    "in aiohttp"
                 )
             if told != ["goodbye: start", "goodbye: end", "disconnect: start", "disconnect: end"]:
                 raise Problem(

@@ -19,6 +19,7 @@ from .serving import (
     own_response,
     port_of,
 )
+from .traced import raised_in, watch
 
 SECRET = "password=hunter2 <script>alert(1)</script>"
 
@@ -65,6 +66,14 @@ async def _http_exceptions(
     app.router.add_route("GET", "/old", old)
     app.router.add_route("GET", "/broken", broken)
     app.router.add_route("GET", "/private", private)
+    trace = watch(app)  # which layer raised what, seen from outside
+
+    def who_raised(target: str, then: str) -> str:
+        """'the trace shows the middleware guard() raised HTTPForbidden, <then>. ', or ''
+        when the trace did not see it (the answer alone speaks then)."""
+        layer, error = raised_in(trace.find("GET", target) if trace is not None else None)
+        error = error.removesuffix(": ")
+        return f"the trace shows {layer} raised {error[:80]}, {then}. " if layer else ""
 
     writers: list[asyncio.StreamWriter] = []
     with LoopErrors() as errors:
@@ -81,8 +90,9 @@ async def _http_exceptions(
                 )
             if got is not None and got.status == 500:
                 raise Problem(
-                    "the handler raised HTTPNotFound() and the client got a 500: catch "
-                    "HTTPException in the Application and send it, it is a Response"
+                    f"the handler raised HTTPNotFound() and the client got a 500: "
+                    f"{who_raised('/users/bob', 'and nothing caught it as the answer')}"
+                    "Catch HTTPException in the Application and send it, it is a Response"
                 )
             got = expect(got, "GET", "/users/bob", 404, errors)
             if got.text != "404: Not Found":
@@ -99,18 +109,21 @@ async def _http_exceptions(
             got = await ask(port, "GET", "/private", writers)
             if got is not None and got.status == 500:
                 raise Problem(
-                    "a middleware raised HTTPForbidden() and the client got a 500: catch "
-                    "HTTPException around the whole chain, middlewares included, not only "
+                    "a middleware raised HTTPForbidden() and the client got a 500: "
+                    f"{who_raised('/private', 'outside the try around the handler')}"
+                    "Catch HTTPException around the whole chain, middlewares included, not only "
                     "around the handler"
                 )
             got = expect(got, "GET", "/private", 403, errors)
             got = expect(await ask(port, "GET", "/broken", writers), "GET", "/broken", 500, errors)
             for leak in ("hunter2", "KeyError", "Traceback", "<script>"):
                 if leak in got.text:
+                    seen = who_raised("/broken", "and the 500 tells the client")
+                    said = seen.removesuffix(". ") or "the 500 for a KeyError tells the client"
                     raise Problem(
-                        f"the 500 for a KeyError tells the client {got.text[:80]!r}: the "
-                        "exception's text and traceback may hold secrets (here a password) "
-                        "or what a client sent (a script): log them, and answer only "
+                        f"{said} {got.text[:80]!r}: the exception's text and traceback may "
+                        "hold secrets (here a password) or what a client sent (a script): "
+                        "log them, and answer only "
                         "'500: Internal Server Error'"
                     )
         finally:

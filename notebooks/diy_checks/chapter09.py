@@ -20,6 +20,7 @@ from .serving import (
     own_response,
     port_of,
 )
+from .traced import watch
 
 GRACE = 0.5  # the shutdown_timeout the check serves with, in seconds
 
@@ -52,6 +53,7 @@ async def _graceful(Application: type, serve: Callable) -> None:
     app.router.add_route("GET", "/stuck", stuck)
     app.on_shutdown.append(goodbye)
     app.on_cleanup.append(disconnect)
+    trace = watch(app)  # what became of each handler, seen from outside
 
     writers: list[asyncio.StreamWriter] = []
     with LoopErrors():
@@ -92,8 +94,9 @@ async def _graceful(Application: type, serve: Callable) -> None:
             if got is None or got.text != "slow done":
                 raise Problem(
                     f"close() dropped the request in flight: GET /slow, 0.3 s long, got "
-                    f"{'no answer' if got is None else repr(got)}. Wait for the requests' "
-                    "Tasks (for at most shutdown_timeout) before closing their connections"
+                    f"{'no answer' if got is None else repr(got)}{_cut(trace)}. Wait for "
+                    "the requests' Tasks (for at most shutdown_timeout) before closing their "
+                    "connections"
                 )
             try:
                 await asyncio.wait_for(asyncio.shield(closing), GRACE + 1.0)
@@ -108,7 +111,8 @@ async def _graceful(Application: type, serve: Callable) -> None:
                 raise Problem(f"closing ran {told}: run on_cleanup last, as in chapter 07")
             if told.index("on_cleanup") < told.index("slow answered"):
                 raise Problem(
-                    f"closing ran {told}: on_cleanup ran while a request was in flight, and a "
+                    f"closing ran {told}{_early(trace)}: on_cleanup ran while a request was "
+                    "in flight, and a "
                     "handler may still use what it releases (the database). Run on_cleanup "
                     "after the grace period"
                 )
@@ -129,6 +133,32 @@ async def _graceful(Application: type, serve: Callable) -> None:
                 with contextlib.suppress(Exception):
                     await asyncio.wait_for(closing, WAIT)
             await close_all(server, writers)
+
+
+def _cut(trace: Any) -> str:
+    """', and the trace shows its handler was cancelled after 0.05 s', or ''."""
+    seen = trace.find("GET", "/slow") if trace is not None else None
+    end = seen.handler_end if seen is not None else None
+    if end is None or not end.error.startswith("CancelledError"):
+        return ""  # the trace did not see the handler end: the answer alone speaks
+    return (
+        f", and the trace shows its handler {end.name} was cancelled after {end.elapsed:.2f} "
+        "s, before it could answer"
+    )
+
+
+def _early(trace: Any) -> str:
+    """'; the trace shows on_cleanup's disconnect began 0.25 s before the handler slow
+    ended', or ''."""
+    seen = trace.find("GET", "/slow") if trace is not None else None
+    end = seen.handler_end if seen is not None else None
+    runs = [run for run in trace.server.hooks if run.signal == "on_cleanup"] if trace else []
+    if end is None or not runs or runs[0].started >= end.t:
+        return ""
+    return (
+        f"; the trace shows on_cleanup's {runs[0].callback} began "
+        f"{end.t - runs[0].started:.2f} s before the handler {end.name} ended"
+    )
 
 
 async def check_graceful(folder: Path | None = None) -> None:

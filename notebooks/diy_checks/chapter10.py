@@ -17,6 +17,7 @@ from .serving import (
     on_app,
     port_of,
 )
+from .traced import raised_in, watch
 
 SAMPLE = "app.py"  # the guide's sample application, as chapter 10 writes it
 
@@ -50,6 +51,7 @@ async def _sample_app(Application: type, folder: Path) -> None:
         raise Problem(f"{SAMPLE} does not run on diy: {type(exc).__name__}: {exc}")
     printed = io.StringIO()
     writers: list[asyncio.StreamWriter] = []
+    trace = watch(sample.app)  # what your framework did with each request, seen from outside
     with LoopErrors() as errors, contextlib.redirect_stdout(printed):
         server = await diy.serve(sample.app, "127.0.0.1", 0)
         try:
@@ -63,9 +65,12 @@ async def _sample_app(Application: type, folder: Path) -> None:
                 raise Problem("GET /john_doe did not go through the sample's log_middleware")
             got = await ask(port, "GET", "/bob", writers)
             if got is not None and got.status == 500:
+                layer, error = raised_in(trace.find("GET", "/bob") if trace else None)
+                seen = f"the trace shows {layer} raised {error[:60]!r}" if layer else ""
                 raise Problem(
-                    "GET /bob, an unknown user, got a 500: the handler raises HTTPNotFound, "
-                    "and the Application must send it (chapter 08)"
+                    f"GET /bob, an unknown user, got a 500: "
+                    f"{seen or 'the handler raises HTTPNotFound'}, and the Application must "
+                    "send it, it is the answer (chapter 08)"
                 )
             expect(got, "GET", "/bob", 404, errors)
             got = await ask(port, "POST", "/john_doe", writers)
@@ -81,12 +86,26 @@ async def _sample_app(Application: type, folder: Path) -> None:
                 got = await ask(port, "GET", "/john_doe", writers, connection)
                 if got is None:
                     raise Problem(
-                        f"the {turn} request on one connection got no answer: keep the "
-                        "connection open after a response, a client may send another"
+                        f"the {turn} request on one connection got no answer{_closed(trace)}: "
+                        "keep the connection open after a response, a client may send another"
                     )
                 expect(got, "GET", "/john_doe", 200, errors)
         finally:
             await close_all(server, writers)
+
+
+def _closed(trace: Any) -> str:
+    """', and the trace shows your server closed it after 1 answer', or ''."""
+    if trace is None or not trace.connections:
+        return ""
+    last = trace.connections[-1]  # the check's connection: opened last, never closed by it
+    if last.closed is None:
+        return ""
+    answered = sum(1 for t in trace.recent if t.conn == last.conn and t.end is not None)
+    return (
+        f", and the trace shows your server closed the connection after {answered} "
+        f"answer{'s' if answered != 1 else ''}"
+    )
 
 
 async def check_sample_app(folder: Path | None = None) -> None:
