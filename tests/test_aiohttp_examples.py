@@ -73,3 +73,36 @@ async def test_the_web_cookies_example_answers_alike():
     on_aiohttp = await answers(aiohttp_web, web_cookies_example(aiohttp_web), requests)
     on_sketch = await answers(sketch_web, web_cookies_example(sketch_web), requests)
     assert on_sketch == on_aiohttp
+
+
+async def lowlevel_answers(web: ModuleType, web_request: ModuleType) -> list:
+    """examples/lowlevel_srv.py: `web.Server(handler)`, the handler annotated with
+    `web_request.BaseRequest`, from `from aiohttp import web, web_request`."""
+
+    async def handler(request: web_request.BaseRequest) -> web.StreamResponse:
+        is_one = isinstance(request, web_request.BaseRequest)
+        return web.Response(text=f"OK {is_one}")
+
+    runner = web.ServerRunner(web.Server(handler))
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    try:
+        port = runner.addresses[0][1]
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
+            response = await client.get("/anything")
+            kept = {h: response.headers.get_list(h) for h in KEPT}
+            return [response.status_code, response.content, kept]
+    finally:
+        await runner.cleanup()
+
+
+async def test_the_lowlevel_example_imports_web_request_and_answers_alike():
+    from aiohttp import web_request as aiohttp_web_request
+
+    from sketch import web_request as sketch_web_request  # the example's own import
+
+    on_aiohttp = await lowlevel_answers(aiohttp_web, aiohttp_web_request)
+    on_sketch = await lowlevel_answers(sketch_web, sketch_web_request)
+    assert on_sketch == on_aiohttp
+    assert set(sketch_web_request.__all__) == set(aiohttp_web_request.__all__)
