@@ -79,8 +79,13 @@ class Response(StreamResponse):
 
     @text.setter
     def text(self, value: str) -> None:
-        self._headers.setdefault(CONTENT_TYPE, "text/plain; charset=utf-8")
-        self._body = value.encode(self.charset or "utf-8")
+        # Text says how it is encoded, as aiohttp's setter makes it: a type set alone
+        # (content_type="text/html") gains "; charset=utf-8", and no type is text/plain.
+        if self.content_type == "application/octet-stream":
+            self.content_type = "text/plain"
+        if self.charset is None:
+            self.charset = "utf-8"
+        self._body = value.encode(self.charset)
 
     def _start(self, request: Request) -> None:
         self._chunked = False  # the length is known

@@ -427,8 +427,9 @@ def test_a_body_may_be_bytes_like_or_str_and_text_may_be_set_later():
     untold = web.Response(headers={"Content-Type": "text/html"})  # no charset: UTF-8
     untold.body = "é"
     assert untold.body == "é".encode()
-    untold.text = "è"
-    assert untold.body == "è".encode() and untold.headers["Content-Type"] == "text/html"
+    untold.text = "è"  # as aiohttp: setting text names the charset it was encoded with
+    assert untold.body == "è".encode()
+    assert untold.headers["Content-Type"] == "text/html; charset=utf-8"
 
 
 async def test_an_empty_response_says_its_length_is_0_and_sends_nothing_after_its_head():
