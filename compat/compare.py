@@ -1,6 +1,6 @@
 """Run each program on aiohttp and on sketch (only the import changed), same requests, compare.
 
-python scratch/aio_examples/compare.py [name...]
+python compat/compare.py [name...]
 """
 
 import asyncio
