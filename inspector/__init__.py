@@ -18,7 +18,7 @@ from .journey import journey
 from .model import Model, RequestTrace, ServerTrace
 from .record import Recorder, chrome_trace, export_view, load
 from .server_views import Dashboard, Timeline
-from .views import ByteRuler, Onion, RequestTree, WhyNot, view_of
+from .views import ByteRuler, Onion, RequestTree, WebSocketView, WhyNot, view_of
 
 __all__ = [
     "Model",
@@ -28,6 +28,7 @@ __all__ = [
     "ByteRuler",
     "WhyNot",
     "Onion",
+    "WebSocketView",
     "Timeline",
     "Dashboard",
     "view_of",

@@ -2,7 +2,7 @@
 
     python -m inspector serve FILE_OR_MODULE:APP_OR_FACTORY [--host H] [--port P] [--record F]
                               [--show-secrets]
-    python -m inspector replay FILE [--view tree|ruler|whynot|onion|all] [--show-secrets]
+    python -m inspector replay FILE [--view tree|ruler|whynot|onion|websocket|all] [--show-secrets]
     python -m inspector picture FILE journey|connections [--request 'GET /path'] [--out F.svg]
     python -m inspector demo
 
@@ -287,7 +287,9 @@ def main(argv: list[str] | None = None) -> int:
     serve_parser.add_argument("--show-secrets", action="store_true", help=secrets_help)
     replay_parser = commands.add_parser("replay", help="draw a recording, no server needed")
     replay_parser.add_argument("file")
-    replay_parser.add_argument("--view", default="tree", help="tree, ruler, whynot, onion or all")
+    replay_parser.add_argument(
+        "--view", default="tree", help="tree, ruler, whynot, onion, websocket or all"
+    )
     replay_parser.add_argument("--show-secrets", action="store_true", help=secrets_help)
     picture_parser = commands.add_parser("picture", help="draw a recording as an SVG picture")
     picture_parser.add_argument("file", help="a recording, from serve --record FILE")

@@ -7,14 +7,14 @@ requests go to a ring of the most recent ones, and a trace keeps at most
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from collections import Counter, deque
 from dataclasses import dataclass, field
 
 from sketch import events as ev
 
-from .secrets import Masker, mask_header, mask_query
+from .conversation import Conversation, FoldsWebSockets
+from .secrets import Masker, mask_trace
 
 __all__ = [
     "RequestTrace",
@@ -56,6 +56,7 @@ class RequestTrace:
     # Where it waited: its handler's Task, a 100 Continue, back-pressure (in time order).
     waits: list[ev.HandlerWaited | ev.ContinueSent | ev.FlowControl] = field(default_factory=list)
     flushed: ev.AnswersFlushed | None = None  # the write that took its answer to the socket
+    websocket: Conversation | None = None  # the WebSocket it upgraded to (conversation.py)
     finished: float | None = None
     bytes_kept: int = 0
 
@@ -141,7 +142,7 @@ class ServerTrace:
     statuses: Counter[int] = field(default_factory=Counter)
 
 
-class Model:
+class Model(FoldsWebSockets):
     """Feed it events, in order; read `server`, `recent`, `in_flight` and `find()`.
 
     Credentials are masked as events come in (secrets.py), unless `reveal`.
@@ -160,6 +161,7 @@ class Model:
         # Per connection, answered requests whose answer is still held (writer.py): the
         # next AnswersFlushed on it took them out. Bounded: a streamed answer has none.
         self._held: dict[int, deque[RequestTrace]] = {}
+        self.websockets: dict[int, Conversation] = {}  # per connection, until it closes
         self.finished_times: deque[float] = deque(maxlen=10_000)  # for rates
         self.listeners: list = []  # called with each finished RequestTrace
         # One method per event type, looked up once: feed() runs for every event.
@@ -243,6 +245,8 @@ class Model:
             connection.closed, connection.reason = event.t, event.reason
         self._last_read.pop(event.conn, None)
         self._held.pop(event.conn, None)
+        if event.conn in self.websockets:  # its WebSocketClosed comes next, and ends it
+            self.websockets[event.conn].lost = event.t
         for req in list(self._open.get(event.conn, ())):  # this connection's only
             self._finish(self.in_flight[(event.conn, req)], event.t)  # cut short: ends here
 
@@ -389,16 +393,3 @@ def _method_before(trace: RequestTrace, url_at: tuple[int, ...]) -> str:
     raw = trace.raw
     line = raw[raw.rfind(b"\n", 0, at) + 1 : at].strip()
     return line.decode("latin-1") if _TOKEN.fullmatch(line) else ""
-
-
-def mask_trace(trace: RequestTrace) -> RequestTrace:
-    """A copy of `trace` with its credentials masked (a trace kept with `reveal=True`)."""
-    mask = Masker()
-    return dataclasses.replace(
-        trace,
-        target=mask_query(trace.target),
-        headers=tuple((name, mask_header(name, value)) for name, value in trace.headers),
-        reads=[mask(read) for read in trace.reads],  # type: ignore[misc]
-        parser=[mask(callback) for callback in trace.parser],  # type: ignore[misc]
-        response=None if trace.response is None else mask(trace.response),  # type: ignore[arg-type]
-    )

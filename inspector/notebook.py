@@ -136,7 +136,7 @@ class LiveView:
         latest = model.recent[-1] if model.recent else None
         if self.view == "timeline":
             return Timeline(model.server, model.recent)
-        if self.view in ("tree", "ruler", "whynot", "onion", "all"):
+        if self.view in ("tree", "ruler", "whynot", "onion", "websocket", "all"):
             return view_of(latest, self.view) if latest else "no request yet"
         parts: list[Any] = [Dashboard(model)]
         if latest is not None:

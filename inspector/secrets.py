@@ -16,15 +16,30 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from typing import TYPE_CHECKING
 
 from sketch import events as ev
 
-__all__ = ["SECRET_HEADERS", "Masker", "mask_value", "mask_query", "mask_header", "mask_bytes"]
+if TYPE_CHECKING:  # model.py imports this module
+    from .model import RequestTrace
+
+__all__ = [
+    "SECRET_HEADERS",
+    "Masker",
+    "mask_value",
+    "mask_query",
+    "mask_header",
+    "mask_bytes",
+    "mask_text",
+    "mask_trace",
+]
 
 SECRET_HEADERS = frozenset({"cookie", "set-cookie", "authorization", "proxy-authorization"})
 _SECRET_HEADER_BYTES = frozenset(name.encode() for name in SECRET_HEADERS)
 _SECRET_NAME = r"[^=&;\s?#]*(?:token|passw(?:or)?d|key|secret|auth|session)[^=&;\s?#]*"
 _QUERY = re.compile(r"(?i)([?&;]" + _SECRET_NAME + r"=)([^&;\s#]*)")
+# In a WebSocket's text: `token=...` anywhere, or JSON's `"token": "..."`.
+_TEXT = re.compile(r'(?i)((?:^|[?&;\s,{])"?' + _SECRET_NAME + r'"?\s*[=:]\s*"?)([^&;\s#",}]*)')
 _QUERY_BYTES = re.compile(_QUERY.pattern.encode())
 _HEADER_LINE = re.compile(
     rb"(?im)^(?:cookie|set-cookie|authorization|proxy-authorization)[ \t]*:[ \t]*([^\r\n]*)"
@@ -42,6 +57,14 @@ def mask_query(target: str) -> str:
     if "=" not in target:
         return target
     return _QUERY.sub(lambda m: m.group(1) + mask_value(m.group(2)), target)
+
+
+def mask_text(text: str) -> str:
+    """A WebSocket payload's preview with secret-named values masked, in `name=value`
+    or JSON form (`{"token": "abc"}`). What is not previewed is never kept."""
+    if "=" not in text and ":" not in text:
+        return text
+    return _TEXT.sub(lambda m: m.group(1) + mask_value(m.group(2)), text)
 
 
 def mask_header(name: str, value: str) -> str:
@@ -110,6 +133,11 @@ class Masker:
             if headers is event.headers:  # type: ignore[attr-defined]
                 return event
             return dataclasses.replace(event, headers=headers)
+        if kind is ev.WebSocketFrame:
+            preview = mask_text(event.preview)  # type: ignore[attr-defined]
+            if preview == event.preview:  # type: ignore[attr-defined]
+                return event
+            return dataclasses.replace(event, preview=preview)
         if kind is ev.ConnectionLost:
             self._carry.pop(event.conn, None)
             self._url.pop(event.conn, None)
@@ -157,3 +185,23 @@ def _headers(headers: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...
         if name.lower() in SECRET_HEADERS or ("=" in value and _QUERY.search(value)):
             return tuple((name, mask_header(name, value)) for name, value in headers)
     return headers
+
+
+def mask_trace(trace: RequestTrace) -> RequestTrace:
+    """A copy of `trace` with its credentials masked (a trace kept with `reveal=True`)."""
+    mask = Masker()
+    websocket = trace.websocket
+    if websocket is not None:
+        frames = type(websocket.frames)(
+            (mask(f) for f in websocket.frames), websocket.frames.maxlen
+        )
+        websocket = dataclasses.replace(websocket, frames=frames)
+    return dataclasses.replace(
+        trace,
+        target=mask_query(trace.target),
+        headers=tuple((name, mask_header(name, value)) for name, value in trace.headers),
+        reads=[mask(read) for read in trace.reads],
+        parser=[mask(callback) for callback in trace.parser],
+        response=None if trace.response is None else mask(trace.response),
+        websocket=websocket,
+    )

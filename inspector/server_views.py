@@ -93,11 +93,15 @@ class Dashboard:
         statuses = (
             ", ".join(f"{code}: {n}" for code, n in sorted(server.statuses.items())) or "none"
         )
+        # An open WebSocket's request stays in flight as long as it talks: say so.
+        talking = sum(1 for talk in model.websockets.values() if talk.open)
+        sockets = f" ({talking} WebSocket open)" if talking else ""
         yield Text.assemble(
             ("sketch inspector", "bold"),
             f"  {server.url or ''}\n",
             f"requests {server.requests_total}  rate {model.rate(now):.1f}/s  "
-            f"in flight {len(model.in_flight)}  connections {server.connections_open} open, "
+            f"in flight {len(model.in_flight)}{sockets}  "
+            f"connections {server.connections_open} open, "
             f"{server.connections_total} total\n",
             f"statuses {statuses}",
         )

@@ -17,6 +17,7 @@ from sketch import events as ev
 
 from .model import RequestTrace
 from .refusal import error_offset
+from .websocket_view import summary
 
 __all__ = ["RequestTree"]
 
@@ -159,6 +160,8 @@ class RequestTree:
             _response_branch(trace, tree, detail, self.headers)
         elif trace.error is not None:
             tree.add(_refusal(trace))
+        if trace.websocket is not None:  # the conversation: inspector.show(trace, "websocket")
+            tree.add(Text.assemble(("WebSocket ", "bold"), summary(trace.websocket)))
         if detail:
             _one_line_each(tree)  # a long header value would wrap: cut it instead
         return tree

@@ -3,10 +3,11 @@
 - RequestTree (tree.py): one request, with parser, dispatcher, middleware onion,
   handler and response as branches.
 - ByteRuler: the raw bytes, with the span each parser callback consumed and where
-  each read ended.
+  each read ended; after a WebSocket upgrade, each frame's header, spelled out below.
 - WhyNot: every route tried, in order, why it matched or not, and the decision.
 - Onion: the middleware layers, nested, with total and self time, short-circuits and
   how the status changed at each layer.
+- WebSocketView (websocket_view.py): the handshake and the frames, both ways.
 
 The server's views, Timeline and Dashboard, are in server_views.py; pictures (SVG) of a
 request's journey and of connections over time are in pictures.py.
@@ -25,8 +26,9 @@ from rich.tree import Tree
 from .model import RequestTrace
 from .refusal import error_offset
 from .tree import RequestTree, _onion_tree
+from .websocket_view import WebSocketView, frame_head
 
-__all__ = ["RequestTree", "ByteRuler", "WhyNot", "Onion", "VIEWS", "view_of"]
+__all__ = ["RequestTree", "ByteRuler", "WhyNot", "Onion", "WebSocketView", "VIEWS", "view_of"]
 
 
 class ByteRuler:
@@ -36,7 +38,9 @@ class ByteRuler:
         "on_url": "bold cyan",
         "on_header": "green",
         "on_body": "magenta",
+        "frame head": "bold yellow",
     }
+    MAX_HEADS = 20  # frame headers spelled out under the bytes
 
     def __init__(self, trace: RequestTrace, *, width: int | None = None) -> None:
         self.trace = trace
@@ -61,7 +65,15 @@ class ByteRuler:
                     continue
                 found.append((at, at + len(part), callback.name))
                 cursor = at + len(part)
+        for frame in self._frames_in():
+            at = self.trace.raw_index(frame.offset)
+            if at is not None:
+                found.append((at, at + len(frame.head), "frame head"))
         return found
+
+    def _frames_in(self) -> list:
+        talk = self.trace.websocket
+        return [] if talk is None else [f for f in talk.frames if f.direction == "in"]
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         trace = self.trace
@@ -104,6 +116,9 @@ class ByteRuler:
             ("|", "bold red reverse"),
             " end of a read",
         )
+        if trace.websocket is not None:
+            legend.append("  WebSocket: ")
+            legend.append("frame head", self.STYLES["frame head"])
         if trace.error is not None:
             where = f"at byte {error_at}" if error_at is not None else "in the last read"
             legend.append(
@@ -112,6 +127,11 @@ class ByteRuler:
             )
         yield legend
         yield text
+        heads = [f for f in self._frames_in() if trace.raw_index(f.offset) is not None]
+        for frame in heads[: self.MAX_HEADS]:
+            yield frame_head(frame)
+        if len(heads) > self.MAX_HEADS:
+            yield Text(f"… and {len(heads) - self.MAX_HEADS} more frame headers", "dim")
 
 
 class WhyNot:
@@ -182,13 +202,21 @@ class Onion:
         yield tree
 
 
-VIEWS = {"tree": RequestTree, "ruler": ByteRuler, "whynot": WhyNot, "onion": Onion}
+VIEWS = {
+    "tree": RequestTree,
+    "ruler": ByteRuler,
+    "whynot": WhyNot,
+    "onion": Onion,
+    "websocket": WebSocketView,
+}
 
 
 def view_of(trace: RequestTrace, name: str = "tree") -> object:
     """Any single-request view by name: tree, ruler, whynot, onion, or all of them."""
     if name == "all":
-        return Group(*(cls(trace) for cls in VIEWS.values()))
+        # The WebSocket view only for a request that upgraded: the others have none.
+        names = [n for n in VIEWS if n != "websocket" or trace.websocket is not None]
+        return Group(*(VIEWS[n](trace) for n in names))
     try:
         return VIEWS[name](trace)
     except KeyError:

@@ -43,6 +43,9 @@ __all__ = [
     "ContinueSent",
     "FlowControl",
     "AnswersFlushed",
+    "WebSocketUpgrade",
+    "WebSocketFrame",
+    "WebSocketClosed",
     "HookStart",
     "HookEnd",
     "ServerStart",
@@ -212,6 +215,47 @@ class AnswersFlushed(Event):
     held: float  # seconds the first of them was held
 
 
+# --- WebSockets (sketch/websocket/, RFC 6455) ------------------------------------
+
+
+@dataclass(slots=True)
+class WebSocketUpgrade(Event):
+    """The 101 went out: from here on the connection carries frames, not HTTP."""
+
+    key: str  # the client's Sec-WebSocket-Key
+    accept: str  # our Sec-WebSocket-Accept: base64(SHA-1(key + the RFC's GUID)), 4.2.2
+    protocol: str  # the subprotocol chosen, "" for none
+    offset: int  # where the first frame begins on the connection
+
+
+@dataclass(slots=True)
+class WebSocketFrame(Event):
+    """One frame, either way (5.2). Data frames are traced one by one, not as messages:
+    a fragmented message is several frames."""
+
+    direction: str  # "in": client to server; "out": server to client
+    opcode: str  # "TEXT", "BINARY", "CONTINUATION", "CLOSE", "PING", "PONG", or "0x3"
+    fin: bool
+    rsv: int  # the RSV1-3 bits, 0-7: set only by a broken (or hostile) client here
+    masked: bool
+    length: int  # payload bytes (for a frame refused on its first 2 bytes: the 7-bit one)
+    offset: int  # "in": where it begins on the connection, as DataReceived; "out": -1
+    head: bytes  # its header as sent: the 2 bytes, the extended length, the masking key
+    code: int = 0  # a CLOSE frame's code, 0 when it has none
+    reason: str = ""  # a CLOSE frame's reason
+    preview: str = ""  # the start of a TEXT payload (at most 60 characters), or a
+    # BINARY/PING/PONG payload's first 16 bytes in hex
+
+
+@dataclass(slots=True)
+class WebSocketClosed(Event):
+    """The WebSocket's connection is gone; how it ended (7.1.5, 7.1.7)."""
+
+    code: int  # the close code (the one received, 7.1.5); 1006: no CLOSE frame came
+    by: str  # who sent the first CLOSE: "client", "server", or "" (the connection dropped)
+    error: str  # "" or what broke the rule (1002, 1007, 1009) or timed out
+
+
 # --- lifecycle ---------------------------------------------------------------
 
 
@@ -251,7 +295,8 @@ EVENT_TYPES: dict[str, type[Event]] = {
         ConnectionMade, ConnectionLost, DataReceived, ParserCallback, ParseError,
         RequestHead, RouteTried, RouteDecision, MiddlewareEnter, MiddlewareExit,
         HandlerStart, HandlerEnd, ResponseHead, ResponseEnd, HandlerWaited, ContinueSent,
-        FlowControl, AnswersFlushed, HookStart, HookEnd, ServerStart, ShutdownPhase,
+        FlowControl, AnswersFlushed, WebSocketUpgrade, WebSocketFrame, WebSocketClosed,
+        HookStart, HookEnd, ServerStart, ShutdownPhase,
         ServerStop,
     )
 }  # fmt: skip

@@ -1,6 +1,6 @@
 """WebSockets (RFC 6455), server side: frames.py parses and builds frames with no I/O,
 handshake.py checks the opening handshake, response.py is aiohttp's WebSocketResponse
-on an upgraded connection."""
+on an upgraded connection, trace.py tells the tracer what it does."""
 
 from __future__ import annotations
 

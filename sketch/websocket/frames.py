@@ -12,6 +12,9 @@ How this works:
   code the connection must send (7.4.1): 1002 for a protocol error, 1007 for a text
   that is not UTF-8 (8.1), 1009 for a message over `max_msg_size`. Nothing after a
   Failure, or after a CLOSE frame (5.5.1), is parsed.
+- Rule 4, traced only: with `heads` set to a list, the reader also appends a FrameHead
+  for each frame it reads (and for the one it refused), so the tracer can tell the
+  frames apart from the messages they make. `None` (the default) records nothing.
 
 The connection (response.py) feeds the reader and acts on what it returns; a test or a
 notebook can drive it with plain bytes:
@@ -30,10 +33,12 @@ from typing import Any, NamedTuple
 
 __all__ = [
     "Failure",
+    "FrameHead",
     "FrameReader",
     "WSCloseCode",
     "WSMessage",
     "WSMsgType",
+    "WebSocketError",
     "close_payload",
     "frame",
 ]
@@ -90,6 +95,33 @@ class Failure(NamedTuple):
     reason: str
 
 
+class FrameHead(NamedTuple):
+    """Rule 4: one frame as read, for the tracer."""
+
+    offset: int  # where it begins in the bytes fed to the reader
+    fin: bool
+    rsv: int  # RSV1-3, 0-7
+    opcode: int
+    masked: bool
+    length: int  # the payload's (the 7-bit one, for a frame refused on its first 2 bytes)
+    head: bytes  # the header: 2 bytes, the extended length, the masking key
+    payload: bytes  # unmasked, its first PREVIEW bytes at most
+
+
+PREVIEW = 64  # bytes of a payload a FrameHead keeps
+
+
+class WebSocketError(Exception):
+    """The client broke RFC 6455; `code` is the close code it was sent."""
+
+    def __init__(self, code: int, message: str) -> None:
+        super().__init__(code, message)
+        self.code = code
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.args[1]}"
+
+
 _DATA = (WSMsgType.CONTINUATION, WSMsgType.TEXT, WSMsgType.BINARY)
 _OPCODES = frozenset({0x0, 0x1, 0x2, 0x8, 0x9, 0xA})  # 5.2: the others are reserved
 
@@ -113,6 +145,9 @@ class FrameReader:
         self._size = 0
         self._decoder: codecs.IncrementalDecoder | None = None
         self._text: list[str] = []
+        self.heads: list[FrameHead] | None = None  # Rule 4
+        self._position = 0  # bytes fed before the buffer's first
+        self._first: tuple[int, int] | None = None  # Rule 4: the frame being read
 
     def feed(self, data: bytes) -> list[WSMessage | Failure]:
         """Parse `data`; return the messages it completed, and at worst a Failure."""
@@ -127,12 +162,22 @@ class FrameReader:
             if used == 0:
                 break  # the rest of a frame has not arrived
             at += used
+        self._position += len(buffer) if self.done else at
         del buffer[:at]
         if self.done:
             buffer.clear()
         return out
 
     def _fail(self, out: list[WSMessage | Failure], code: int, reason: str) -> int:
+        if self.heads is not None and self._first is not None:  # Rule 4: a refused head
+            at, first = self._first
+            second = self._buffer[at + 1]
+            self.heads.append(
+                FrameHead(self._position + at, bool(first & 0x80), (first & 0x70) >> 4,
+                          first & 0x0F, bool(second & 0x80), second & 0x7F,
+                          bytes(self._buffer[at : at + 2]), b"")
+            )  # fmt: skip
+            self._first = None
         out.append(Failure(code, reason))
         self.done = True
         return 1  # nonzero; the loop stops on `done` and drops the buffer
@@ -143,6 +188,8 @@ class FrameReader:
         if have < 2:
             return 0
         first, second = buf[at], buf[at + 1]
+        if self.heads is not None:
+            self._first = (at, first)
         fin, rsv, opcode = first & 0x80, first & 0x70, first & 0x0F
         masked, length = second & 0x80, second & 0x7F
         # 5.2: RSV1-3 are for extensions; none is negotiated here (permessage-deflate
@@ -183,6 +230,12 @@ class FrameReader:
             return 0
         key = bytes(buf[at + head : at + head + 4])
         payload = _unmask(bytes(buf[at + head + 4 : end]), key)
+        if self.heads is not None:  # Rule 4
+            self._first = None
+            self.heads.append(
+                FrameHead(self._position + at, bool(fin), rsv >> 4, opcode, True, length,
+                          bytes(buf[at : at + head + 4]), payload[:PREVIEW])
+            )  # fmt: skip
         if opcode >= 0x8:
             self._control(opcode, payload, out)
         else:

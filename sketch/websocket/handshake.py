@@ -27,10 +27,22 @@ import base64
 import binascii
 import hashlib
 from collections.abc import Iterable, Mapping
+from typing import NamedTuple
 
 from ..exceptions import HTTPBadRequest, HTTPException, HTTPMethodNotAllowed, HTTPUpgradeRequired
 
-__all__ = ["GUID", "accept_key", "check_handshake", "choose_protocol"]
+__all__ = ["GUID", "WebSocketReady", "accept_key", "check_handshake", "choose_protocol"]
+
+
+class WebSocketReady(NamedTuple):
+    """What `can_prepare()` says: can this request be upgraded, with which subprotocol."""
+
+    ok: bool
+    protocol: str | None
+
+    def __bool__(self) -> bool:
+        return self.ok
+
 
 GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"  # RFC 6455 1.3
 

@@ -14,12 +14,14 @@ How this works:
   (autoclose; 5.5.1, 7.1.1: the server closes first), a broken rule gets the close
   code the parser chose and the connection is closed (7.1.7, "Fail the WebSocket
   Connection").
-- Rule 3: back-pressure. When `_HIGH` messages wait unread, reading from the socket
-  pauses until the handler has taken them down to `_LOW`.
+- Rule 3: back-pressure. Reading pauses while `_HIGH` messages wait, until `_LOW`.
 - Rule 4: `close()` sends a CLOSE and waits up to `timeout` for the client's; the
   close code is then the client's. A connection that ends without a CLOSE frame has
   the code 1006 (7.1.5). With `heartbeat`, a PING goes out after `heartbeat` seconds
   of silence, and no answer within half of it ends the connection with 1006, as aiohttp.
+
+Traced (trace.py: the upgrade, each frame either way, the end) only while the
+connection's tracer is on; off, each read and each frame sent costs one check.
 """
 
 from __future__ import annotations
@@ -27,11 +29,12 @@ from __future__ import annotations
 import asyncio
 import json
 from collections import deque
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 from ..response import StreamResponse
-from .frames import Failure, FrameReader, WSMessage, WSMsgType, close_payload, frame
-from .handshake import accept_key, check_handshake, choose_protocol
+from . import trace
+from .frames import Failure, FrameReader, WebSocketError, WSMessage, WSMsgType, close_payload, frame
+from .handshake import WebSocketReady, accept_key, check_handshake, choose_protocol
 
 if TYPE_CHECKING:
     from ..request import Request
@@ -42,27 +45,6 @@ __all__ = ["WebSocketError", "WebSocketReady", "WebSocketResponse"]
 _HIGH, _LOW = 16, 4  # Rule 3: unread messages at which reading pauses, and resumes
 _CLOSED = WSMessage(WSMsgType.CLOSED, None, None)
 _CLOSING = WSMessage(WSMsgType.CLOSING, None, None)
-
-
-class WebSocketReady(NamedTuple):
-    """What `can_prepare()` says: can this request be upgraded, with which subprotocol."""
-
-    ok: bool
-    protocol: str | None
-
-    def __bool__(self) -> bool:
-        return self.ok
-
-
-class WebSocketError(Exception):
-    """The client broke RFC 6455; `code` is the close code it was sent."""
-
-    def __init__(self, code: int, message: str) -> None:
-        super().__init__(code, message)
-        self.code = code
-
-    def __str__(self) -> str:
-        return f"{self.code}: {self.args[1]}"
 
 
 class WebSocketResponse(StreamResponse):
@@ -102,6 +84,7 @@ class WebSocketResponse(StreamResponse):
         self._conn_lost = 0
         self._last_seen, self._ping_at = 0.0, None  # Rule 4: the heartbeat's clock
         self._timer: asyncio.TimerHandle | None = None
+        self._by = ""  # who sent the first CLOSE, "client" or "server" (traced)
 
     # --- the handshake (Rule 1) ---------------------------------------------
 
@@ -134,6 +117,12 @@ class WebSocketResponse(StreamResponse):
         self._frames = FrameReader(self._max_msg_size)
         self._writer = request._writer
         connection = request._protocol
+        self._tracer, self._ids = connection.tracer, request.trace_ids
+        # Where the frames begin on the connection: the trace's offsets count from here.
+        self._frames_at = connection._received - len(connection.reader.upgrade_tail)
+        self._message_opcode: int | None = None  # traced: what a CONTINUATION continues
+        if self._tracer.on:
+            trace.upgrade(self, checked, headers["Sec-WebSocket-Accept"], self._frames_at)
         connection.reader.stop()  # no more HTTP on this connection, ever
         connection.upgraded = self
         loop = asyncio.get_running_loop()
@@ -150,11 +139,12 @@ class WebSocketResponse(StreamResponse):
         assert self._frames is not None
         if self._timer is not None:  # Rule 4: any frame counts as a sign of life
             self._last_seen = asyncio.get_running_loop().time()
-        for item in self._frames.feed(data):
+        tracing = self._tracer.on
+        for item in trace.frames_in(self, data) if tracing else self._frames.feed(data):
             if isinstance(item, Failure):
                 self._fail(item)
             elif item.type is WSMsgType.PING and self._autoping:
-                self._send_now(frame(WSMsgType.PONG, item.data))
+                self._send_now(WSMsgType.PONG, item.data)
             elif item.type is WSMsgType.PONG and self._autoping:
                 self._ping_at = None  # the heartbeat's answer
             elif item.type is WSMsgType.CLOSE:
@@ -175,6 +165,8 @@ class WebSocketResponse(StreamResponse):
         self._stop_timer()
         self._resolve_reply()
         self._wake()
+        if self._tracer.on:
+            trace.closed(self, self._by)
 
     def going_away(self) -> None:
         """The server shuts down: close with 1001; the handler sees the client's CLOSE."""
@@ -183,6 +175,7 @@ class WebSocketResponse(StreamResponse):
 
     def _closed_by_client(self, message: WSMessage) -> None:
         self._close_received = True
+        self._by = self._by or "client"
         self._close_code = message.data  # 7.1.5: the code is the one received
         if self._close_sent:  # the answer to our CLOSE: receive() says CLOSED, as aiohttp
             self._resolve_reply()
@@ -208,15 +201,18 @@ class WebSocketResponse(StreamResponse):
 
     # --- sending ------------------------------------------------------------
 
-    def _send_now(self, data: bytes) -> None:
+    def _send_now(self, opcode: int, payload: bytes) -> None:
+        if self._tracer.on:
+            trace.frame_out(self, opcode, payload)
         try:
-            self._writer.write(data)  # type: ignore[union-attr]
+            self._writer.write(frame(opcode, payload))  # type: ignore[union-attr]
         except ConnectionError:
             pass  # the client is gone; lost() tells the handler
 
     def _send_close(self, code: int | None, reason: bytes) -> None:
         self._close_sent = True
-        self._send_now(frame(WSMsgType.CLOSE, close_payload(code, reason)))
+        self._by = self._by or "server"
+        self._send_now(WSMsgType.CLOSE, close_payload(code, reason))
         self._stop_timer()
         if self._paused:  # read on, to hear the client's CLOSE (data is dropped now)
             self._paused = False
@@ -228,9 +224,10 @@ class WebSocketResponse(StreamResponse):
             raise RuntimeError("call `await ws.prepare(request)` before sending")
         if self._close_sent or self._lost:
             raise ConnectionResetError("cannot send on a closing WebSocket")
-        # Held to the start of the loop's next turn, with the other frames and answers
-        # of this turn (writer.py, Rule 2): an echo of eight messages is one send, not
-        # eight. Order is kept: anything written at once goes after what is held.
+        if self._tracer.on:
+            trace.frame_out(self, opcode, payload)
+        # Held for the loop's next turn with this turn's other answers (writer.py, Rule
+        # 2; order kept, Rule 3): eight echoes are one send, not eight.
         writer.write_soon(frame(opcode, payload))
         if writer.paused:  # the client reads slower than we write: wait
             await writer.drain()
@@ -392,7 +389,7 @@ class WebSocketResponse(StreamResponse):
             self._timer = loop.call_later(self._last_seen + beat - now, self._beat)
             return
         self._ping_at = now
-        self._send_now(frame(WSMsgType.PING, b""))
+        self._send_now(WSMsgType.PING, b"")
         self._timer = loop.call_later(beat / 2, self._beat)
 
 

@@ -21,6 +21,11 @@ def an_event_of_each_type() -> list[ev.Event]:
         ev.ContinueSent(10.0003, 1, 1),
         ev.FlowControl(10.0003, 1, 1, "reading", True),
         ev.AnswersFlushed(10.0006, 1, 0, 1, 120, 0.0001),
+        ev.WebSocketUpgrade(10.0007, 1, 1, "dGhlIHNhbXBsZSBub25jZQ==", "s3pP...", "chat", 90),
+        ev.WebSocketFrame(
+            10.0008, 1, 1, "in", "CLOSE", True, 0, True, 2, 90, b"\x88\x82abcd", 1000, "bye", ""
+        ),
+        ev.WebSocketClosed(10.0009, 1, 1, 1000, "client", ""),
         ev.ConnectionLost(11.0, 1, 1, "closed"),
         ev.ParseError(11.0, 2, 1, 400, "Invalid header token", 12),
         ev.HookStart(11.0, 0, 0, "on_shutdown", "close"),

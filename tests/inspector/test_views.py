@@ -113,7 +113,7 @@ def test_view_of_names_the_choices_when_the_name_is_wrong():
     try:
         view_of(trace_of(one_request()), "graph")
     except ValueError as exc:
-        assert "choose from ['onion', 'ruler', 'tree', 'whynot']" in str(exc)
+        assert "choose from ['onion', 'ruler', 'tree', 'websocket', 'whynot']" in str(exc)
     else:
         raise AssertionError("expected a ValueError")
 
