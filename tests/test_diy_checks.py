@@ -122,7 +122,8 @@ WRONG = {
             "your code raised TypeError: data argument must be a bytes-like object, not "
             "'str', at diy/protocol.py line 13 (the build cell's line 14, in data_received)",
         ),
-        (  # the guide's runner: one protocol made once, handed to every connection
+        (  # the guide's runner: one protocol made once, handed to every connection (said
+            # from the trace: which object each connection was given, where Alice's bytes went)
             "protocol.py",
             [
                 (
@@ -131,12 +132,16 @@ WRONG = {
                     "    return await loop.create_server(lambda: protocol, host, port)",
                 )
             ],
-            "made 1 protocol object: all connections share it",
+            "two clients connected and the trace shows one protocol object got both "
+            "connection_made calls (connections 1 and 2); Alice then sent b'Alice says 1' on "
+            "connection 1, and your data_received got it as connection 2's, Bob's",
         ),
-        (  # a transport kept on the class: the last connection's wins
+        (  # a transport kept on the class: the last connection's wins (said from the trace)
             "protocol.py",
             [("self.transport = transport  # this", "EchoProtocol.transport = transport  #")],
-            "was echoed to the other client: the protocols share one transport",
+            "was echoed to the other client, though the trace shows it reached data_received "
+            "on its own connection (1), in a protocol object of its own: so the protocols "
+            "share one transport",
         ),
         (  # the guide's echo: answer once, then hang up
             "protocol.py",
@@ -667,6 +672,8 @@ async def test_a_plausible_wrong_solution_is_told_why(name, case, folder, capsys
 
 # check: (the case of WRONG whose reason comes from the trace, what is said without it)
 UNTRACED = {
+    "protocol": (1, "two clients connected and your start_server made 1 protocol object: all "
+                 "connections share it"),
     "server": (0, "the URL '/users/alice?tab=posts' came in two pieces and you kept only the "
                "last, 'ice?tab=posts': add each piece in on_url"),
     "application": (0, "POST /users was answered 'the users', the POST handler's is "
@@ -694,6 +701,7 @@ async def test_a_check_the_inspector_cannot_watch_says_why_from_the_answers(
         raise LookupError("the inspector cannot watch this framework")
 
     monkeypatch.setattr(diy_checks.traced, "tracer_of", refused)
+    monkeypatch.setattr(diy_checks.traced, "tracer_of_protocol", refused)
     case, said = UNTRACED[name]
     module, edits, traced = WRONG[name][case]
     assert "trace" in traced  # the case whose reason, with a trace, comes from it
