@@ -20,6 +20,10 @@ to (connection, request). The Task the learner starts there copies it (asyncio g
 every Task a copy of the current context), so the middlewares, the handler and the
 write of the answer, all in that Task, know their request.
 
+Before there is an app (chapter 01's echo protocol), `tracer_of_protocol(cls)` watches
+a plain asyncio.Protocol class: connections and reads only, and which protocol object
+each connection was given (`tracer.given`).
+
 What it cannot find (a chapter not done yet, another name) goes in `unseen`, and the
 views say it, instead of failing. A wrapper calls what it wraps with what it was given
 and returns what that returned: what the learner's code answers never changes.

@@ -40,26 +40,25 @@ async def _one_object(heard: Heard | None, alice: tuple, bob: tuple, made: int) 
         f"two clients connected and your start_server made {made} protocol object: all "
         f"connections share it. {SHARED}"
     )
-    if heard is None or not heard.shared():
+    if heard is None:
         return untraced
+    alices, bobs = _connection_of(heard, alice[1]), _connection_of(heard, bob[1])
+    if not alices or not heard.same_object(alices, bobs):
+        return untraced
+    said = (
+        "two clients connected and the trace shows one protocol object got both "
+        f"connection_made calls (connections {alices} and {bobs})"
+    )
     sent = b"Alice says 1"
     alice[1].write(sent)
     await read_exactly(bob[0], len(sent))  # wherever the echo goes, give it time to come
-    read_on = heard.read_on(sent)
-    alices, bobs = _connection_of(heard, alice[1]), _connection_of(heard, bob[1])
-    if not read_on or not alices or not bobs:
-        return untraced
-    where = (
-        f"as connection {read_on[0]}'s, Bob's"
-        if read_on[0] == bobs
-        else f"as connection {read_on[0]}'s"
-    )
-    return Problem(
-        f"two clients connected and the trace shows one protocol object got both "
-        f"connection_made calls (connections {alices} and {bobs}); Alice then sent "
-        f"{sent!r} on connection {alices}, and your data_received got it {where}: the "
-        f"one object keeps the last transport it was given. {SHARED}"
-    )
+    if heard.read_on(sent) == [bobs]:
+        said += (
+            f"; Alice then sent {sent!r} on connection {alices}, and your data_received got "
+            f"it as connection {bobs}'s, Bob's: the one object keeps the last transport it "
+            "was given"
+        )
+    return Problem(f"{said}. {SHARED}")
 
 
 async def _echo_per_connection(EchoProtocol: type, start_server: Callable) -> None:
@@ -124,10 +123,8 @@ async def _echo_per_connection(EchoProtocol: type, start_server: Callable) -> No
 
 def _own_object(heard: Heard | None, sent: bytes, writer: asyncio.StreamWriter) -> str:
     """'the trace shows ...': that `sent` reached its own connection's own object."""
-    if heard is None or heard.shared():
-        return ""
-    own = _connection_of(heard, writer)
-    if not own or heard.read_on(sent) != [own]:
+    own = _connection_of(heard, writer) if heard is not None else 0
+    if not own or heard.shared(own) or heard.read_on(sent) != [own]:
         return ""
     return (
         f"the trace shows it reached data_received on its own connection ({own}), in a "

@@ -55,10 +55,14 @@ class Heard:
         self.events: list[ev.Event] = []
         tracer.subscribe(self.events.append)
 
-    def shared(self) -> list[int]:
-        """The connections given one protocol object that an earlier one was given too."""
+    def same_object(self, one: int, other: int) -> bool:
+        """Whether connections `one` and `other` were given one protocol object."""
         given = self.tracer.given
-        return [conn for conn, obj in given.items() if list(given.values()).count(obj) > 1]
+        return one != other and one in given and given.get(one) == given.get(other)
+
+    def shared(self, conn: int) -> bool:
+        """Whether connection `conn`'s protocol object was given another connection too."""
+        return any(self.same_object(conn, other) for other in self.tracer.given)
 
     def connection_of(self, peer: tuple) -> int:
         """The trace's number for the connection of the client at `peer` (0: not seen)."""
