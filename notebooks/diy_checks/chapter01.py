@@ -123,7 +123,9 @@ async def _echo_per_connection(EchoProtocol: type, start_server: Callable) -> No
 
 def _own_object(heard: Heard | None, sent: bytes, writer: asyncio.StreamWriter) -> str:
     """'the trace shows ...': that `sent` reached its own connection's own object."""
-    own = _connection_of(heard, writer) if heard is not None else 0
+    if heard is None:
+        return ""
+    own = _connection_of(heard, writer)
     if not own or heard.shared(own) or heard.read_on(sent) != [own]:
         return ""
     return (
