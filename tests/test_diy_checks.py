@@ -242,6 +242,16 @@ WRONG = {
             [("return self.url.path  #", "return self.url.raw_path  #")],
             "request.path is '/caf%C3%A9/menu': give the decoded path",
         ),
+        (  # a version it cannot do without, which the Server does not pass: Request() raises
+            # inside on_message_complete (said from the trace: what the Server did then)
+            "request.py",
+            [("version=None, body", "version, body")],
+            "the handler's Request(method, url, headers, body=body) raised TypeError: "
+            "Request.__init__() missing 1 required positional argument: 'version': the trace "
+            "shows your Server's on_message_complete ran and called the handler, then the "
+            "client got a 400 (httptools reports an exception raised in a callback as a "
+            "parse error",
+        ),
         (  # a body decoded with the wrong charset (said from the trace: the bytes that came)
             "request.py",
             [(".decode(self.charset)", '.decode("latin-1")')],
@@ -686,7 +696,9 @@ UNTRACED = [
      "protocols share one transport"),
     ("request", 1, "request.headers['content-type'] is missing, the client sent Content-Type: "
      "header names are case-insensitive"),
-    ("request", 4, "the body was the UTF-8 of '{\"name\": \"zoë\"}', request.text() gave "
+    ("request", 4, "the handler's Request(method, url, headers, body=body) raised TypeError: "
+     "Request.__init__() missing 1 required positional argument: 'version'. Handlers "),
+    ("request", 5, "the body was the UTF-8 of '{\"name\": \"zoë\"}', request.text() gave "
      "'{\"name\": \"zoÃ«\"}': decode it with the charset of Content-Type"),
     ("response", 1, "the body 'héllo wörld ✓' is 17 bytes in UTF-8 and Content-Length says "
      "13: count the bytes"),

@@ -17,6 +17,7 @@ from inspector.model import RequestTrace
 
 from .chapter02 import ANSWER
 from .client import Message, exchange
+from .raised import describe
 from .serving import (
     check_build,
 )
@@ -29,20 +30,50 @@ CAFE = (
 )
 
 
+def _never_made(raised: list[Exception], trace: RequestTrace | None) -> str:
+    """Why the handler has no Request: it never ran, or Request() raised (and then what
+    the trace saw your Server do with that)."""
+    if not raised:
+        return "the handler never ran: does your chapter 02 Server still pass the check?"
+    said = f"the handler's Request(method, url, headers, body=body) raised {describe(raised[0])}"
+    ran = trace is not None and any(c.name == "on_message_complete" for c in trace.parser)
+    if ran and trace.status is not None:
+        said += (
+            ": the trace shows your Server's on_message_complete ran and called the handler, "
+            f"then the client got a {trace.status}"
+        )
+        if trace.status == 400:
+            said += (
+                " (httptools reports an exception raised in a callback as a parse error, "
+                "and your Server answers those 400)"
+            )
+    if isinstance(raised[0], TypeError):  # the call itself: the parameters do not fit it
+        return said + (
+            ". Handlers make it with the Server's parts alone: give what the Server does not "
+            "pass a default (version=None, app=None, as in the guide)"
+        )
+    return said + ". Make Request accept what the Server collected"
+
+
 async def _request_reads_the_wire(start_server: Callable, Server: type, Request: type) -> None:
     import yarl
 
     made: list[Any] = []
+    raised: list[Exception] = []
 
     def handler(method: str, url: str, headers: dict, body: bytes) -> bytes:
-        made.append(Request(method, url, headers, body=body))
+        try:
+            made.append(Request(method, url, headers, body=body))
+        except Exception as error:  # kept to name it, and raised on as it would be
+            raised.append(error)
+            raise
         return ANSWER
 
     trace = watch_server(Server)  # what your Server was given, seen from outside
     await exchange(start_server, Server, handler, [CAFE])
     served = requests(trace)[:1]
     if not made:
-        raise Problem("the handler never ran: does your chapter 02 Server still pass the check?")
+        raise Problem(_never_made(raised, served[0] if served else None))
     request = made[0]
     if request.method != "POST":
         raise Problem(f"request.method is {request.method!r} for a POST")
