@@ -20,6 +20,10 @@ to (connection, request). The Task the learner starts there copies it (asyncio g
 every Task a copy of the current context), so the middlewares, the handler and the
 write of the answer, all in that Task, know their request.
 
+Before there is an app (chapter 01's echo protocol), `tracer_of_protocol(cls)` watches
+a plain asyncio.Protocol class: connections and reads only, and which protocol object
+each connection was given (`tracer.given`).
+
 What it cannot find (a chapter not done yet, another name) goes in `unseen`, and the
 views say it, instead of failing. A wrapper calls what it wraps with what it was given
 and returns what that returned: what the learner's code answers never changes.
@@ -30,6 +34,7 @@ handler, hooks) is here.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import inspect
 import re
@@ -39,9 +44,17 @@ from typing import Any
 
 from sketch import events as ev
 
-from .diy_connection import TRACERS, DiyTracer, current, namespaces, watch_connections, wrapped
+from .diy_connection import (
+    TRACERS,
+    DiyTracer,
+    current,
+    namespaces,
+    watch_connections,
+    watch_protocol,
+    wrapped,
+)
 
-__all__ = ["DiyTracer", "tracer_of", "serve_function"]
+__all__ = ["DiyTracer", "tracer_of", "tracer_of_protocol", "serve_function"]
 
 # The routes the router tried for the request being resolved, as (pattern, match).
 _trying: ContextVar[list | None] = ContextVar("diy_routes_tried", default=None)
@@ -349,6 +362,16 @@ def tracer_of(app: Any) -> ev.Tracer:
     _watch_middlewares(app, diy)
     _watch_hooks(app, diy)
     return diy
+
+
+def tracer_of_protocol(cls: type) -> DiyTracer:
+    """A tracer watching the connections of `cls`, a plain asyncio.Protocol (chapter 01):
+    connection_made, data_received, connection_lost. A new watch replaces the one before."""
+    if not (isinstance(cls, type) and issubclass(cls, asyncio.Protocol)):
+        raise TypeError(f"{cls!r} is not an asyncio.Protocol class: nothing to watch")
+    tracer = DiyTracer()
+    watch_protocol(cls, tracer)
+    return tracer
 
 
 def serve_function(app: Any) -> Any:

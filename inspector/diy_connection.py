@@ -22,7 +22,8 @@ import httptools
 
 from sketch import events as ev
 
-__all__ = ["DiyTracer", "current", "namespaces", "watch_connections", "wrapped", "TRACERS"]
+__all__ = ["DiyTracer", "current", "namespaces", "watch_connections", "watch_protocol", "wrapped",
+           "TRACERS"]  # fmt: skip
 
 # (connection, request) of the request whose code runs now.
 current: ContextVar[tuple[int, int] | None] = ContextVar("diy_request", default=None)
@@ -75,6 +76,11 @@ class DiyTracer(ev.Tracer):
         self.count = 0
         self.announced = False  # ServerStart sent (at the first connection)
         self.deepest: dict[tuple[int, int], int] = {}  # per request: the layer reached
+        # Which protocol object each connection was given: connection number -> object
+        # number (1, 2, ... as first seen). One object for two connections is the shared
+        # protocol of chapter 01; events carry no object, so the tracer keeps it here.
+        self.given: dict[int, int] = {}
+        self._objects: dict[int, int] = {}  # id() of a protocol object -> its number
 
     def send(self, cls: type[ev.Event], key: tuple[int, int], *fields: Any) -> None:
         if self.on:
@@ -84,6 +90,9 @@ class DiyTracer(ev.Tracer):
 
     def opened(self, protocol: Any, transport: Any) -> _Connection:
         self.count += 1
+        # id() is unique among live objects: an object holding an open connection is alive.
+        number = self._objects.setdefault(id(protocol), len(self._objects) + 1)
+        self.given[self.count] = number
         connection = self.connections[id(protocol)] = _Connection(self.count)
         if not self.announced:
             self.announced = True
@@ -265,6 +274,20 @@ def watch_connections(app: Any, tracer: DiyTracer) -> None:
                 original = _nothing
             if not wrapped(original):
                 setattr(cls, name, _protocol_wrapper(name, original))
+
+
+def watch_protocol(cls: type, tracer: DiyTracer) -> None:
+    """Watch a plain asyncio.Protocol (chapter 01's echo): connections and reads only.
+
+    Its asyncio callbacks are wrapped as the HTTP connection's are, so ConnectionMade,
+    DataReceived and ConnectionLost are reported; what it writes goes to the real
+    transport unreported (no event of sketch's stands for bytes that are not an answer).
+    """
+    _BY_CLASS[cls] = tracer
+    for name in ("connection_made", "data_received", "connection_lost"):
+        original = getattr(cls, name)
+        if not wrapped(original):
+            setattr(cls, name, _protocol_wrapper(name, original))
 
 
 def _nothing(self: Any, *args: Any) -> None:

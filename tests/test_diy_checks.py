@@ -122,7 +122,8 @@ WRONG = {
             "your code raised TypeError: data argument must be a bytes-like object, not "
             "'str', at diy/protocol.py line 13 (the build cell's line 14, in data_received)",
         ),
-        (  # the guide's runner: one protocol made once, handed to every connection
+        (  # the guide's runner: one protocol made once, handed to every connection (said
+            # from the trace: which object each connection was given, where Alice's bytes went)
             "protocol.py",
             [
                 (
@@ -131,12 +132,16 @@ WRONG = {
                     "    return await loop.create_server(lambda: protocol, host, port)",
                 )
             ],
-            "made 1 protocol object: all connections share it",
+            "two clients connected and the trace shows one protocol object got both "
+            "connection_made calls (connections 1 and 2); Alice then sent b'Alice says 1' on "
+            "connection 1, and your data_received got it as connection 2's, Bob's",
         ),
-        (  # a transport kept on the class: the last connection's wins
+        (  # a transport kept on the class: the last connection's wins (said from the trace)
             "protocol.py",
             [("self.transport = transport  # this", "EchoProtocol.transport = transport  #")],
-            "was echoed to the other client: the protocols share one transport",
+            "was echoed to the other client, though the trace shows it reached data_received "
+            "on its own connection (1), in a protocol object of its own: so the protocols "
+            "share one transport",
         ),
         (  # the guide's echo: answer once, then hang up
             "protocol.py",
@@ -220,10 +225,12 @@ WRONG = {
             [("self.url = URL(url)  #", "self.url = url  #")],
             "request.url is a str: make it a yarl.URL",
         ),
-        (  # the guide's headers: a plain dict
+        (  # the guide's headers: a plain dict (said from the trace: the name as it came)
             "request.py",
             [("CIMultiDictProxy(CIMultiDict(headers))", "dict(headers)")],
-            "header names are case-insensitive (RFC 9110 5.1)",
+            "the trace shows your Server was given the header 'Content-Type' and "
+            "request.headers['content-type'] is missing: header names are case-insensitive "
+            "(RFC 9110 5.1)",
         ),
         (  # a query that keeps one value per key
             "request.py",
@@ -235,10 +242,22 @@ WRONG = {
             [("return self.url.path  #", "return self.url.raw_path  #")],
             "request.path is '/caf%C3%A9/menu': give the decoded path",
         ),
-        (  # a body decoded with the wrong charset
+        (  # a version it cannot do without, which the Server does not pass: Request() raises
+            # inside on_message_complete (said from the trace: what the Server did then)
+            "request.py",
+            [("version=None, body", "version, body")],
+            "the handler's Request(method, url, headers, body=body) raised TypeError: "
+            "Request.__init__() missing 1 required positional argument: 'version': the trace "
+            "shows your Server's on_message_complete ran and called the handler, then the "
+            "client got a 400 (httptools reports an exception raised in a callback as a "
+            "parse error",
+        ),
+        (  # a body decoded with the wrong charset (said from the trace: the bytes that came)
             "request.py",
             [(".decode(self.charset)", '.decode("latin-1")')],
-            "decode it with the charset of Content-Type",
+            'the trace shows on_body given b\'{"name": "zo\\xc3\\xab"}\', the UTF-8 of '
+            '\'{"name": "zoë"}\' (ë is the 2 bytes c3 ab), and request.text() gave '
+            '\'{"name": "zoÃ«"}\': decode it with the charset of Content-Type',
         ),
     ],
     "response": [
@@ -252,13 +271,17 @@ WRONG = {
             ],
             "a line of the head ends in \\n alone: every line ends in \\r\\n",
         ),
-        (  # the guide's length: the body kept a str, its characters counted
+        (  # the guide's length: the body kept a str, its characters counted (said from
+            # the trace: the Content-Length and the body bytes your server wrote)
             "response.py",
             [
                 ("body = body.encode(charset)  #", "pass  #"),
                 ("+ self.body\n", "+ self.body.encode(self.charset)\n"),
             ],
-            "is 17 bytes in UTF-8 and Content-Length says 13: count the bytes",
+            "the trace shows your server wrote Content-Length: 13 and then 17 bytes of body "
+            "for 'héllo wörld ✓' (é and ö are 2 bytes each, ✓ is 3 bytes in UTF-8): a client "
+            "reads 13 bytes, 'héllo wörld', and takes the other 4 for the start of the next "
+            "response. Count the bytes",
         ),
         (  # every status is OK
             "response.py",
@@ -665,26 +688,40 @@ async def test_a_plausible_wrong_solution_is_told_why(name, case, folder, capsys
     assert verdict.startswith(FAILED) and reason in verdict, verdict
 
 
-# check: (the case of WRONG whose reason comes from the trace, what is said without it)
-UNTRACED = {
-    "server": (0, "the URL '/users/alice?tab=posts' came in two pieces and you kept only the "
-               "last, 'ice?tab=posts': add each piece in on_url"),
-    "application": (0, "POST /users was answered 'the users', the POST handler's is "
-                    "'created': a route is a method and a path, compare both"),
-    "middlewares": (1, "the onion is inside out (the guide's loop wraps the last listed "
-                    "outermost)"),
-    "hooks": (0, "the on_startup hooks ran at the same time (['warm: start', 'connect: start'"),
-    "exceptions": (3, "a middleware raised HTTPForbidden() and the client got a 500: Catch "
-                   "HTTPException around the whole chain"),
-    "graceful": (0, "GET /slow, 0.3 s long, got no answer. Wait for the requests' Tasks"),
-    "sample_app": (1, "GET /bob, an unknown user, got a 500: the handler raises HTTPNotFound, "
-                   "and the Application must send it"),
-}  # fmt: skip
+# (check, the case of WRONG whose reason comes from the trace, what is said without it)
+UNTRACED = [
+    ("protocol", 1, "two clients connected and your start_server made 1 protocol object: all "
+     "connections share it"),
+    ("protocol", 2, "'s message b'Alice says 1' was echoed to the other client: the "
+     "protocols share one transport"),
+    ("request", 1, "request.headers['content-type'] is missing, the client sent Content-Type: "
+     "header names are case-insensitive"),
+    ("request", 4, "the handler's Request(method, url, headers, body=body) raised TypeError: "
+     "Request.__init__() missing 1 required positional argument: 'version'. Handlers "),
+    ("request", 5, "the body was the UTF-8 of '{\"name\": \"zoë\"}', request.text() gave "
+     "'{\"name\": \"zoÃ«\"}': decode it with the charset of Content-Type"),
+    ("response", 1, "the body 'héllo wörld ✓' is 17 bytes in UTF-8 and Content-Length says "
+     "13: count the bytes"),
+    ("server", 0, "the URL '/users/alice?tab=posts' came in two pieces and you kept only the "
+     "last, 'ice?tab=posts': add each piece in on_url"),
+    ("application", 0, "POST /users was answered 'the users', the POST handler's is "
+     "'created': a route is a method and a path, compare both"),
+    ("middlewares", 1, "the onion is inside out (the guide's loop wraps the last listed "
+     "outermost)"),
+    ("hooks", 0, "the on_startup hooks ran at the same time (['warm: start', 'connect: start'"),
+    ("exceptions", 3, "a middleware raised HTTPForbidden() and the client got a 500: Catch "
+     "HTTPException around the whole chain"),
+    ("graceful", 0, "GET /slow, 0.3 s long, got no answer. Wait for the requests' Tasks"),
+    ("sample_app", 1, "GET /bob, an unknown user, got a 500: the handler raises HTTPNotFound, "
+     "and the Application must send it"),
+]  # fmt: skip
 
 
-@pytest.mark.parametrize("name", sorted(UNTRACED))
+@pytest.mark.parametrize(
+    "name,case,said", UNTRACED, ids=[f"{name}-{case}" for name, case, _ in UNTRACED]
+)
 async def test_a_check_the_inspector_cannot_watch_says_why_from_the_answers(
-    name, folder, capsys, monkeypatch
+    name, case, said, folder, capsys, monkeypatch
 ):
     """The trace helps, never judges: with no trace (the inspector cannot watch this
     framework), each check still rejects the wrong solution, in its earlier words."""
@@ -694,7 +731,7 @@ async def test_a_check_the_inspector_cannot_watch_says_why_from_the_answers(
         raise LookupError("the inspector cannot watch this framework")
 
     monkeypatch.setattr(diy_checks.traced, "tracer_of", refused)
-    case, said = UNTRACED[name]
+    monkeypatch.setattr(diy_checks.traced, "tracer_of_protocol", refused)
     module, edits, traced = WRONG[name][case]
     assert "trace" in traced  # the case whose reason, with a trace, comes from it
     _built(folder, CHECKS[name][0])

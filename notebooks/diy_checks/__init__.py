@@ -17,10 +17,10 @@ prints the verdict, client.py is the client side every check speaks through, tra
 reads the trace of the requests a check sends (what the inspector saw your code do:
 the pieces httptools gave your callbacks, the handler your router chose, the order
 the middlewares and hooks ran in, which layer raised), to say why where an answer
-alone cannot. The checks of chapters 02 and 04 to 10 read it. Chapter 01's echo
-protocol is no HTTP server, which the inspector does not watch; chapter 03's checks
-read the Request and the bytes of the Response first-hand, which the trace would only
-repeat.
+alone cannot. Every chapter's check reads it: chapter 01's the connections of your
+echo protocol (which protocol object each connection got, which connection each read
+came in on), chapter 03's what your Server was given and what it wrote (the body's
+bytes, the Content-Length sent beside the bytes that followed).
 """
 
 from .chapter01 import check_protocol

@@ -1,4 +1,9 @@
-"""Chapter 03: Request and Response, read from and written to the wire."""
+"""Chapter 03: Request and Response, read from and written to the wire.
+
+Both are served by your chapter 02 Server, which the inspector watches (traced.py): what
+its callbacks were given (the bytes of the body as they came) and what it wrote (the
+Content-Length sent, the bytes written), to say why beside what the client read.
+"""
 
 from __future__ import annotations
 
@@ -8,11 +13,15 @@ from typing import Any
 
 from checks import Problem
 
+from inspector.model import RequestTrace
+
 from .chapter02 import ANSWER
 from .client import Message, exchange
+from .raised import describe
 from .serving import (
     check_build,
 )
+from .traced import pieces, requests, watch_server
 
 CAFE = (
     b"POST /caf%C3%A9/menu?tab=posts&tab=drinks HTTP/1.1\r\nHost: x\r\n"
@@ -21,18 +30,50 @@ CAFE = (
 )
 
 
+def _never_made(raised: list[Exception], trace: RequestTrace | None) -> str:
+    """Why the handler has no Request: it never ran, or Request() raised (and then what
+    the trace saw your Server do with that)."""
+    if not raised:
+        return "the handler never ran: does your chapter 02 Server still pass the check?"
+    said = f"the handler's Request(method, url, headers, body=body) raised {describe(raised[0])}"
+    ran = trace is not None and any(c.name == "on_message_complete" for c in trace.parser)
+    if ran and trace.status is not None:
+        said += (
+            ": the trace shows your Server's on_message_complete ran and called the handler, "
+            f"then the client got a {trace.status}"
+        )
+        if trace.status == 400:
+            said += (
+                " (httptools reports an exception raised in a callback as a parse error, "
+                "and your Server answers those 400)"
+            )
+    if isinstance(raised[0], TypeError):  # the call itself: the parameters do not fit it
+        return said + (
+            ". Handlers make it with the Server's parts alone: give what the Server does not "
+            "pass a default (version=None, app=None, as in the guide)"
+        )
+    return said + ". Make Request accept what the Server collected"
+
+
 async def _request_reads_the_wire(start_server: Callable, Server: type, Request: type) -> None:
     import yarl
 
     made: list[Any] = []
+    raised: list[Exception] = []
 
     def handler(method: str, url: str, headers: dict, body: bytes) -> bytes:
-        made.append(Request(method, url, headers, body=body))
+        try:
+            made.append(Request(method, url, headers, body=body))
+        except Exception as error:  # kept to name it, and raised on as it would be
+            raised.append(error)
+            raise
         return ANSWER
 
+    trace = watch_server(Server)  # what your Server was given, seen from outside
     await exchange(start_server, Server, handler, [CAFE])
+    served = requests(trace)[:1]
     if not made:
-        raise Problem("the handler never ran: does your chapter 02 Server still pass the check?")
+        raise Problem(_never_made(raised, served[0] if served else None))
     request = made[0]
     if request.method != "POST":
         raise Problem(f"request.method is {request.method!r} for a POST")
@@ -56,17 +97,29 @@ async def _request_reads_the_wire(start_server: Callable, Server: type, Request:
     try:
         kind = request.headers["content-type"]
     except KeyError:
+        sent = [n for trace in served for n, _ in trace.headers if n.lower() == "content-type"]
+        how = (
+            f"the trace shows your Server was given the header {sent[0]!r} and "
+            "request.headers['content-type'] is missing"
+            if sent
+            else "request.headers['content-type'] is missing, the client sent Content-Type"
+        )
         raise Problem(
-            "request.headers['content-type'] is missing, the client sent Content-Type: "
-            "header names are case-insensitive (RFC 9110 5.1), keep them in a CIMultiDict"
+            f"{how}: header names are case-insensitive (RFC 9110 5.1), keep them in a CIMultiDict"
         )
     if kind != "application/json; charset=utf-8":
         raise Problem(f"request.headers['content-type'] is {kind!r}")
     text = await request.text()
     if text != '{"name": "zoë"}':
+        body = b"".join(pieces(served[0], "on_body")) if served else b""
+        how = (
+            f'the trace shows on_body given {body!r}, the UTF-8 of \'{{"name": "zoë"}}\' '
+            f"(ë is the 2 bytes {'ë'.encode().hex(' ')}), and request.text() gave {text!r}"
+            if body == CAFE.partition(b"\r\n\r\n")[2]
+            else f'the body was the UTF-8 of \'{{"name": "zoë"}}\', request.text() gave {text!r}'
+        )
         raise Problem(
-            f'the body was the UTF-8 of \'{{"name": "zoë"}}\', request.text() gave {text!r}: '
-            "decode it with the charset of Content-Type, UTF-8 when there is none"
+            f"{how}: decode it with the charset of Content-Type, UTF-8 when there is none"
         )
     data = await request.json()
     if data != {"name": "zoë"}:
@@ -112,7 +165,50 @@ def _given(given: dict) -> str:
     return ", ".join(f"{name}={value!r}" for name, value in given.items())
 
 
-def _head(raw: bytes, text: str, given: dict, status_line: str) -> None:
+def _wide(text: str, charset: str) -> str:
+    """'é and ö are 2 bytes each, ✓ 3': the characters of `text` longer than a byte."""
+    sizes: dict[int, list[str]] = {}
+    for char in dict.fromkeys(text):
+        size = len(char.encode(charset))
+        if size > 1:
+            sizes.setdefault(size, []).append(char)
+    said = [
+        f"{' and '.join(chars)} {'is' if len(chars) == 1 else 'are'} {size} bytes"
+        + (" each" if len(chars) > 1 else "")
+        for size, chars in sorted(sizes.items())
+    ]
+    return ", ".join(said)
+
+
+def _length_written(trace: RequestTrace | None, raw: bytes, text: str, charset: str) -> str:
+    """What a wrong Content-Length did to the client, from what the trace saw written;
+    "" when the trace did not see this answer written whole."""
+    if trace is None or trace.response is None or trace.end is None or b"\r\n\r\n" not in raw:
+        return ""
+    fields = {name.lower(): value for name, value in trace.response.headers}
+    length = fields.get("content-length", "")
+    body = text.encode(charset)
+    written = trace.end.bytes_written - len(raw.partition(b"\r\n\r\n")[0]) - 4
+    if not length.isdigit() or written != len(body) or int(length) == len(body):
+        return ""
+    said = (
+        f"the trace shows your server wrote Content-Length: {length} and then {written} bytes "
+        f"of body for {text!r} ({_wide(text, charset)} in {charset.upper()})"
+    )
+    read = body[: int(length)].decode(charset, "replace")
+    if int(length) < written:
+        said += (
+            f": a client reads {length} bytes, {read!r}, and takes the other "
+            f"{written - int(length)} for the start of the next response"
+        )
+    else:
+        said += f": a client waits for {int(length) - written} more bytes, which never come"
+    return said + ". Count the bytes of the encoded body, not the characters of the text"
+
+
+def _head(
+    raw: bytes, text: str, given: dict, status_line: str, trace: RequestTrace | None = None
+) -> None:
     """Say in words what is wrong with one response's head, as a strict client sees it."""
     status = given["status"]
     if not raw.startswith(f"HTTP/1.1 {status} ".encode()):
@@ -147,6 +243,9 @@ def _head(raw: bytes, text: str, given: dict, status_line: str) -> None:
                 f"Response({text!r}, {_given(given)}) sent the body's UTF-8, {length} bytes: "
                 f"encode the str body with the charset given ({size} bytes in {charset})"
             )
+        written = _length_written(trace, raw, text, charset)
+        if written:
+            raise Problem(written)
         raise Problem(
             f"the body {text!r} is {size} bytes in {charset.upper()} and Content-Length says "
             f"{length}: count the bytes of the encoded body, not the characters of the text"
@@ -168,11 +267,15 @@ async def _response_on_the_wire(start_server: Callable, Server: type, Response: 
         return next(answers)
 
     get = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"
+    trace = watch_server(Server)  # what your Server wrote, seen from outside
     received = await exchange(start_server, Server, handler, [get] * len(ANSWERS))
     rest = received
-    for (text, given, status_line, content_type), raw in zip(ANSWERS, wire, strict=True):
+    served = {t.req: t for t in requests(trace) if t.conn == 1}
+    for number, ((text, given, status_line, content_type), raw) in enumerate(
+        zip(ANSWERS, wire, strict=True)
+    ):
         status = given["status"]
-        _head(raw, text, given, status_line)
+        _head(raw, text, given, status_line, served.get(number + 1))
         message = Message()
         parser = httptools.HttpResponseParser(message)
         try:

@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from inspector import Model
-from inspector.diy import tracer_of
+from inspector.diy import tracer_of, tracer_of_protocol
 from inspector.model import RequestTrace
 from sketch import events as ev
 
@@ -44,6 +44,42 @@ def watch_server(Server: type) -> Model | None:
     if model is not None:
         model.stand = stand  # type: ignore[attr-defined]  # kept alive with the model
     return model
+
+
+class Heard:
+    """What the inspector saw a plain protocol do (chapter 01: no HTTP, no requests):
+    its connections, which protocol object each was given, and what each read."""
+
+    def __init__(self, tracer: Any) -> None:
+        self.tracer = tracer
+        self.events: list[ev.Event] = []
+        tracer.subscribe(self.events.append)
+
+    def same_object(self, one: int, other: int) -> bool:
+        """Whether connections `one` and `other` were given one protocol object."""
+        given = self.tracer.given
+        return one != other and one in given and given.get(one) == given.get(other)
+
+    def shared(self, conn: int) -> bool:
+        """Whether connection `conn`'s protocol object was given another connection too."""
+        return any(self.same_object(conn, other) for other in self.tracer.given)
+
+    def connection_of(self, peer: tuple) -> int:
+        """The trace's number for the connection of the client at `peer` (0: not seen)."""
+        made = [e for e in self.events if isinstance(e, ev.ConnectionMade)]
+        return next((e.conn for e in made if e.peer == f"{peer[0]}:{peer[1]}"), 0)
+
+    def read_on(self, data: bytes) -> list[int]:
+        """The connections whose data_received the trace saw given `data`."""
+        return [e.conn for e in self.events if isinstance(e, ev.DataReceived) and e.data == data]
+
+
+def watch_protocol(cls: type) -> Heard | None:
+    """What the inspector sees your protocol class do (chapter 01); None if it cannot."""
+    try:
+        return Heard(tracer_of_protocol(cls))
+    except Exception:  # the inspector's trouble is never the learner's verdict
+        return None
 
 
 def requests(model: Model | None) -> list[RequestTrace]:

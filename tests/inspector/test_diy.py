@@ -8,6 +8,7 @@ comes from the inspector watching diy's own objects (inspector/diy.py).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import os
 import re
@@ -266,6 +267,7 @@ def test_serve_runs_a_diy_app_and_stops_on_ctrl_c(folder):
 # routes as objects, resolve() returning an object, no middlewares, no on_message_begin.
 OTHER = r"""
 import asyncio
+import contextlib
 import re
 
 import httptools
@@ -371,3 +373,67 @@ async def test_a_framework_named_otherwise_is_drawn_and_what_it_lacks_said(tmp_p
     assert found.decision.handler == "page" and dict(found.decision.params) == {"name": "a"}
     assert found.handler_end.name == "page" and found.response.status == 200
     assert missed.decision.status == 404 and missed.routes[0].outcome == "path miss"
+
+
+async def _echoed(factory, tracer, sends: list[tuple[int, bytes]]) -> tuple[list, list, list]:
+    """Two clients of chapter 01's start_server; each send (client, bytes) awaits its echo.
+    The events the tracer gave, each client's address and what each client read back."""
+    from diy.protocol import start_server
+
+    events: list[ev.Event] = []
+    tracer.subscribe(events.append)
+    server = await start_server(factory, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    clients = [await asyncio.open_connection("127.0.0.1", port) for _ in range(2)]
+    await asyncio.sleep(0.05)  # both connected before anyone speaks
+    echoed: list[bytes] = []
+    try:
+        for client, data in sends:
+            clients[client][1].write(data)
+            reader = clients[client][0]  # the echo may be lost: a shared protocol's goes astray
+            with contextlib.suppress(TimeoutError):
+                echoed.append(await asyncio.wait_for(reader.readexactly(len(data)), 0.3))
+    finally:
+        addresses = [writer.get_extra_info("sockname") for _, writer in clients]
+        for _, writer in clients:
+            writer.close()
+            await writer.wait_closed()
+        server.close()
+        await server.wait_closed()
+        await asyncio.sleep(0.05)  # connection_lost runs on the loop's next turns
+    return events, [f"{host}:{port}" for host, port, *_ in addresses], echoed
+
+
+async def test_a_plain_protocol_is_watched_connection_by_connection(folder):
+    from diy.protocol import EchoProtocol
+
+    from inspector.diy import tracer_of_protocol
+
+    tracer = tracer_of_protocol(EchoProtocol)
+    events, peers, echoed = await _echoed(
+        EchoProtocol, tracer, [(0, b"one"), (1, b"two"), (0, b"3")]
+    )
+    assert echoed == [b"one", b"two", b"3"]  # what the learner's protocol does is unchanged
+    made = {e.peer: e.conn for e in events if isinstance(e, ev.ConnectionMade)}
+    assert set(made) == set(peers) and sorted(made.values()) == [1, 2]
+    first, second = made[peers[0]], made[peers[1]]
+    reads = [(e.conn, e.offset, e.data) for e in events if isinstance(e, ev.DataReceived)]
+    assert reads == [(first, 0, b"one"), (second, 0, b"two"), (first, 3, b"3")]
+    lost = sorted(e.conn for e in events if isinstance(e, ev.ConnectionLost))
+    assert lost == [1, 2]
+    assert tracer.given == {1: 1, 2: 2}  # each connection its own protocol object
+
+
+async def test_a_protocol_shared_by_two_connections_is_seen_as_one_object(folder):
+    from diy.protocol import EchoProtocol
+
+    from inspector.diy import tracer_of_protocol
+
+    tracer = tracer_of_protocol(EchoProtocol)
+    shared = EchoProtocol()
+    events, peers, echoed = await _echoed(lambda: shared, tracer, [(0, b"alice")])
+    assert echoed == []  # Alice's echo went to Bob: the object keeps the last transport
+    assert tracer.given == {1: 1, 2: 1}
+    made = {e.peer: e.conn for e in events if isinstance(e, ev.ConnectionMade)}
+    [read] = [e for e in events if isinstance(e, ev.DataReceived)]
+    assert read.data == b"alice" and read.conn == made[peers[1]]  # as Bob's connection's
