@@ -152,7 +152,7 @@ async def _chat_room(chat: Any) -> None:
     try:
         for name in ("ada", "bob", "cy", "dee"):
             clients.append(await RawClient.connect(name, server.port))
-        await asyncio.sleep(0.1)  # each handler has put its client in the room
+        await asyncio.sleep(0.2)  # each handler has put its client in the room
         ada, bob, cy, dee = clients
         ada.send_text("hello from ada")
         await _everyone_gets("hello from ada", [ada, bob, cy, dee], raised)
