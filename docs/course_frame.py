@@ -35,6 +35,7 @@ MINUTES = {
     "09": 50,
     "10": 45,
     "11": 45,
+    "12": 50,
 }
 
 INSTALL = """\
@@ -210,9 +211,20 @@ The whole framework is in `diy/` beside this notebook: `protocol.py`, `server.py
   response streamed in chunks, hostile requests refused with the connection closed, and
   one program answering alike on sketch and on aiohttp.
 
+Next, chapter 12: when HTTP becomes a conversation, WebSockets.""",
+    "12": """\
+## What you built
+
+- `chat(request)` (the exercise): a WebSocket chat room, where every message a client
+  sends reaches every client in the room, and a client that leaves, closed or dropped,
+  is removed, checked by four clients over real sockets.
+- You upgraded a connection by hand, computed `Sec-WebSocket-Accept` with hashlib and
+  base64, wrote a masked frame and decoded one on the byte ruler (FIN, opcode, MASK,
+  length, masking key, XOR), and closed with a CLOSE frame and its code.
+
 That is the course. To go further: sketch's own source in `sketch/` (docs/architecture.md
-follows a request through it), the inspector's views in a terminal (`make trace`), and
-the glossary in docs/glossary.md.""",
+follows a request through it, docs/websockets.md the WebSockets), the inspector's views
+in a terminal (`make trace`), and the glossary in docs/glossary.md.""",
 }
 
 PICTURE = """\

@@ -46,6 +46,7 @@ HERE = Path(__file__).parent
 SUPPORT = (
     "checks.py",
     "exercise_checks.py",
+    "websocket_checks.py",
     "diy_checks",
     "diy_magic.py",
 )  # diy_checks/: a package

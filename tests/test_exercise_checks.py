@@ -1,4 +1,4 @@
-"""The checks of the sketch exercises (00, 09, 11) against right and plausible wrong answers.
+"""The checks of the sketch exercises (00, 09, 11, 12) against right and plausible wrong answers.
 
 The right answer is the full edition's solution cell, read from the notebook; each wrong
 one is a mistake a learner makes. Each check must pass the right one and fail each wrong
@@ -22,6 +22,7 @@ sys.path.insert(0, str(NOTEBOOKS))
 
 from checks import FAILED, NOT_YET, PASSED, loopback_client  # noqa: E402
 from exercise_checks import check_grace, check_greeting, check_pipelined  # noqa: E402
+from websocket_checks import check_chat  # noqa: E402
 
 import inspector  # noqa: E402
 import sketch  # noqa: E402
@@ -210,3 +211,106 @@ async def test_pipelined_and_grace_need_nothing_the_closing_cell_closed(capsys):
     await _close(server, client, live)
     pipelined = _solution("11_beyond_the_guide.ipynb", "pipelined")
     assert (await _verdict(check_pipelined, pipelined, capsys)).startswith(PASSED)
+
+
+# 12: the chat room, over real sockets with four clients.
+
+_JOIN = (
+    "async def chat(request):\n"
+    "    ws = web.WebSocketResponse()\n"
+    "    await ws.prepare(request)\n"
+    "    room.add(ws)\n"
+)
+
+
+def _broadcast(send: str) -> str:
+    """A chat handler that removes leavers and sends each text as `send` says."""
+    return (
+        _JOIN + "    try:\n"
+        "        async for msg in ws:\n"
+        "            for other in list(room):\n"
+        f"                await {send}\n"
+        "    finally:\n"
+        "        room.discard(ws)\n"
+        "    return ws\n"
+    )
+
+
+WRONG_CHATS = {
+    "an echo: only back to the sender": (
+        _JOIN + "    async for msg in ws:\n"
+        "        await ws.send_str(msg.data)\n"
+        "    room.discard(ws)\n"
+        "    return ws\n",
+        "'hello from ada' and bob received nothing: send each message to every client "
+        "in the room, not only back to the sender",
+    ),
+    "a client that leaves stays in the room": (
+        _JOIN + "    async for msg in ws:\n"
+        "        for other in list(room):\n"
+        "            await other.send_str(msg.data)\n"
+        "    return ws\n",
+        "after two clients left (one closed, one dropped), your handler raised "
+        "ConnectionResetError",
+    ),
+    "the message object broadcast, not its text": (
+        _broadcast("other.send_str(str(msg))"),
+        "instead of 'hello from ada': send the message's text, `msg.data`, not the message "
+        "object or its frame",
+    ),
+    "the text broadcast as a binary frame": (
+        _broadcast("other.send_bytes(msg.data.encode())"),
+        "received a BINARY frame for the text 'hello from ada'",
+    ),
+    "everyone but the sender": (
+        _broadcast("other.send_str(msg.data) if other is not ws else None"),
+        "ada sent 'hello from ada' and did not get it back",
+    ),
+    "a plain function, not a coroutine": (
+        "def chat(request):\n    return web.WebSocketResponse()\n",
+        "write a handler, `async def chat(request):`",
+    ),
+}
+
+
+def _chat(code: str) -> object:
+    namespace: dict = {"asyncio": asyncio, "web": web, "room": set()}
+    exec(code, namespace)
+    return namespace["chat"]
+
+
+def _reference_chat() -> object:
+    cells = nbformat.read(NOTEBOOKS / "12_websockets.ipynb", as_version=4).cells
+    [cell] = [c for c in cells if "chat" in c.metadata.get("sketch", {}).get("defines", [])]
+    return _chat(cell.source)
+
+
+@pytest.mark.timeout(30)
+async def test_chat_the_reference_passes(capsys):
+    verdict = await _verdict(check_chat, _reference_chat(), capsys)
+    assert verdict.startswith(PASSED), verdict
+
+
+@pytest.mark.timeout(30)
+async def test_chat_the_learner_stub_is_not_yet(capsys):
+    assert (await _verdict(check_chat, None, capsys)).startswith(NOT_YET)
+
+
+@pytest.mark.timeout(30)
+@pytest.mark.parametrize("name", sorted(WRONG_CHATS))
+async def test_chat_a_wrong_answer_is_told_why(name, capsys):
+    code, reason = WRONG_CHATS[name]
+    verdict = await _verdict(check_chat, _chat(code), capsys)
+    assert verdict.startswith(FAILED) and reason in verdict, verdict
+
+
+@pytest.mark.timeout(30)
+async def test_chat_the_check_leaves_no_server_or_connection_open(capsys):
+    """Run twice: the room is empty after each run (every client left and was removed)."""
+    namespace: dict = {"asyncio": asyncio, "web": web}
+    cells = nbformat.read(NOTEBOOKS / "12_websockets.ipynb", as_version=4).cells
+    [cell] = [c for c in cells if "chat" in c.metadata.get("sketch", {}).get("defines", [])]
+    exec(cell.source, namespace)
+    for _ in range(2):
+        assert (await _verdict(check_chat, namespace["chat"], capsys)).startswith(PASSED)
+        assert namespace["room"] == set()

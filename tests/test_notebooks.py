@@ -48,6 +48,7 @@ def test_the_course_has_every_chapter_in_the_guides_order():
         "09_graceful_shutdown",
         "10_sample_application",
         "11_beyond_the_guide",
+        "12_websockets",
     ]
 
 
@@ -214,6 +215,15 @@ WRONG = {
         "    return bodies\n",
         "connections: send all three on one",
     ),
+    "12_websockets": (
+        "async def chat(request):  # an echo, not a room\n"
+        "    ws = web.WebSocketResponse()\n"
+        "    await ws.prepare(request)\n"
+        "    async for msg in ws:\n"
+        "        await ws.send_str(msg.data)\n"
+        "    return ws\n",
+        "not only back to the sender",
+    ),
 }
 
 
@@ -239,6 +249,7 @@ AFTER_CLOSING = {
     "00_start_here": (NOT_YET, "Run again the cells from the one holding"),
     "09_graceful_shutdown": (PASSED, "stuck ones do not hold the shutdown"),
     "11_beyond_the_guide": (PASSED, "three pipelined requests"),
+    "12_websockets": (PASSED, "a chat room"),
 }
 
 
