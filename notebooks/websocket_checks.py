@@ -152,7 +152,7 @@ async def _chat_room(chat: Any) -> None:
     try:
         for name in ("ada", "bob", "cy", "dee"):
             clients.append(await RawClient.connect(name, server.port))
-        await asyncio.sleep(0.2)  # each handler has put its client in the room
+        await asyncio.sleep(0.5)  # each handler has put its client in the room (busy CI)
         ada, bob, cy, dee = clients
         ada.send_text("hello from ada")
         await _everyone_gets("hello from ada", [ada, bob, cy, dee], raised)
@@ -160,7 +160,7 @@ async def _chat_room(chat: Any) -> None:
         await _everyone_gets("hi, bob here", [bob, ada, cy, dee], raised)
         await cy.leave()  # a closing handshake
         dee.drop()  # and a client gone without one
-        await asyncio.sleep(0.2)  # their handlers have seen them go
+        await asyncio.sleep(0.5)  # their handlers have seen them go (busy CI)
         for attempt in ("cy and dee have left", "still here?"):
             ada.send_text(attempt)
             try:
