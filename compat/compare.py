@@ -23,8 +23,14 @@ KEPT = (
 )
 
 
+# A program run twice, the second time with a switch turned on: (its file, the edit).
+VARIANTS = {"doc_adv_expect": ("doc_adv_routing", ("EXPECT = False", "EXPECT = True"))}
+
+
 def load(path: Path, framework: str) -> dict:
-    src = path.read_text(encoding="utf-8")
+    name, edit = VARIANTS.get(path.stem, (path.stem, ("", "")))
+    path = path.with_name(f"{name}.py")
+    src = path.read_text(encoding="utf-8").replace(*edit)  # ("", "") changes nothing
     if framework == "sketch":
         src = src.replace("from aiohttp import web", "from sketch import web").replace(
             "from aiohttp.web import", "from sketch.web import"
