@@ -328,15 +328,17 @@ def _unmask(payload: bytes, key: bytes) -> bytes:
 
 def frame(opcode: int, payload: bytes = b"", *, fin: bool = True) -> bytes:
     """One frame as the server sends it: unmasked (5.1: a server MUST NOT mask)."""
+    return frame_head(opcode, len(payload), fin) + payload
+
+
+def frame_head(opcode: int, n: int, fin: bool = True) -> bytes:
+    """The header of a server frame of `n` payload bytes: the shortest length (5.2)."""
     first = (0x80 if fin else 0) | opcode
-    n = len(payload)
     if n < 126:
-        head = struct.pack("!BB", first, n)
-    elif n < 1 << 16:
-        head = struct.pack("!BBH", first, 126, n)
-    else:
-        head = struct.pack("!BBQ", first, 127, n)
-    return head + payload
+        return struct.pack("!BB", first, n)
+    if n < 1 << 16:
+        return struct.pack("!BBH", first, 126, n)
+    return struct.pack("!BBQ", first, 127, n)
 
 
 def close_payload(code: int | None, reason: bytes | str = b"") -> bytes:

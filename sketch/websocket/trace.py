@@ -14,7 +14,7 @@ from time import perf_counter
 from typing import TYPE_CHECKING
 
 from ..events import WebSocketClosed, WebSocketFrame, WebSocketUpgrade
-from .frames import PREVIEW, FrameHead, WSMessage, WSMsgType
+from .frames import PREVIEW, FrameHead, WSMessage, WSMsgType, frame_head
 
 if TYPE_CHECKING:
     from .frames import Failure
@@ -60,15 +60,9 @@ def _frame_in(head: FrameHead, ids: tuple[int, int], base: int, ws: WebSocketRes
 
 
 def frame_out(ws: WebSocketResponse, opcode: int, payload: bytes, fin: bool = True) -> None:
-    """A frame we send (unmasked, 5.1); `head` is rebuilt as frames.frame() writes it."""
+    """A frame we send (unmasked, 5.1), with the header frames.frame() writes for it."""
     n = len(payload)
-    first = (0x80 if fin else 0) | opcode
-    if n < 126:
-        head = struct.pack("!BB", first, n)
-    elif n < 1 << 16:
-        head = struct.pack("!BBH", first, 126, n)
-    else:
-        head = struct.pack("!BBQ", first, 127, n)
+    head = frame_head(opcode, n, fin)
     code, reason, preview = _payload(opcode, payload[:PREVIEW], n)
     ws._tracer.emit(
         WebSocketFrame(perf_counter(), *ws._ids, "out", _name(opcode), fin, 0, False, n, -1,
