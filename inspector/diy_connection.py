@@ -21,6 +21,7 @@ from typing import Any
 import httptools
 
 from sketch import events as ev
+from sketch.reader import ByteCursor
 
 __all__ = ["DiyTracer", "current", "namespaces", "watch_connections", "watch_protocol", "wrapped",
            "TRACERS"]  # fmt: skip
@@ -45,7 +46,7 @@ class _Connection:
     def __init__(self, number: int) -> None:
         self.number = number
         self.received = 0  # bytes received before the current read
-        self.piece, self.cursor = b"", 0  # the current read, and how far callbacks reached
+        self.where = ByteCursor()  # the current read, and where callbacks' bytes lie in it
         self.req = 0  # requests begun on it
         self.answered = 0  # the latest of them whose answer began
         self.headed = 0  # the latest of them whose head was whole
@@ -53,17 +54,6 @@ class _Connection:
         self.headers: list[tuple[str, str]] = []
         # An answer written in parts: (req, status, bytes left, bytes so far, keep-alive).
         self.answer: tuple[int, int, int, int, bool] | None = None
-
-    def locate(self, part: bytes) -> int:
-        """Where `part` lies on the connection: the next match after the last callback's.
-
-        httptools gives callbacks copies, not positions, but in the order of their bytes.
-        """
-        at = self.piece.find(part, self.cursor) if part else -1
-        if at < 0:
-            return -1
-        self.cursor = at + len(part)
-        return self.received - len(self.piece) + at
 
 
 class DiyTracer(ev.Tracer):
@@ -105,7 +95,7 @@ class DiyTracer(ev.Tracer):
     def received(self, connection: _Connection, data: bytes) -> None:
         at = connection.received
         connection.received += len(data)
-        connection.piece, connection.cursor = bytes(data), 0
+        connection.where.start(bytes(data), at)
         self.send(ev.DataReceived, (connection.number, 0), at, bytes(data))
 
     def parsed(self, protocol: Any, connection: _Connection, name: str, args: tuple) -> None:
@@ -115,17 +105,16 @@ class DiyTracer(ev.Tracer):
         key = (connection.number, connection.req)
         offsets: tuple[int, ...] = ()
         if name in ("on_url", "on_body"):
-            offsets = (connection.locate(args[0]),)
+            offsets = (connection.where.locate(args[0]),)
             connection.url += args[0] if name == "on_url" else b""
         elif name == "on_header":
-            offsets = (connection.locate(args[0] + b":"), connection.locate(args[1]))
+            where = connection.where
+            offsets = (where.locate(args[0] + b":"), where.locate(args[1]))
             connection.headers.append((args[0].decode("latin-1"), args[1].decode("latin-1")))
         self.send(ev.ParserCallback, key, name, tuple(bytes(a) for a in args), offsets)
         if name == "on_headers_complete":
             connection.headed = connection.req
-            end = connection.piece.find(b"\r\n\r\n", connection.cursor)
-            if end >= 0:  # the body is searched for after the head's end
-                connection.cursor = end + 4
+            connection.where.skip_past(b"\r\n\r\n")  # the body is searched for after it
             parser = next((v for v in getattr(protocol, "__dict__", {}).values()
                            if isinstance(v, httptools.HttpRequestParser)), None)  # fmt: skip
             method = parser.get_method().decode("ascii") if parser is not None else ""
@@ -161,7 +150,7 @@ class DiyTracer(ev.Tracer):
             if req <= connection.answered:  # no request had begun: it is one of its own
                 connection.req = req = connection.req + 1
             connection.answered = req
-            at = connection.received - len(connection.piece)  # the read that failed
+            at = connection.where.at  # where the read that failed began
             self.send(ev.ParseError, (connection.number, req), status, reason, at)
             return
         connection.answered = max(connection.answered, req)

@@ -45,7 +45,7 @@ from .framing import Limits, Refusal, check_head
 from .http import HttpVersion10, HttpVersion11, reason_for
 from .request import Request
 
-__all__ = ["RequestReader", "ReaderState", "Refusal"]
+__all__ = ["ByteCursor", "RequestReader", "ReaderState", "Refusal"]
 
 _VERSIONS = {"1.1": HttpVersion11, "1.0": HttpVersion10}
 _TOKEN = re.compile(rb"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # RFC 9110 5.6.2: a method is a token
@@ -90,9 +90,7 @@ class RequestReader:
         self.upgrade_tail = b""  # bytes after the head of a request asking for an upgrade
         self._fed = 0  # bytes fed so far
         self._piece_at = 0  # where the bytes being parsed start on the connection
-        # Rule 4, traced only: those bytes, and how far the callbacks have got in them.
-        self._piece: bytes = b""
-        self._cursor = 0
+        self._where = ByteCursor()  # Rule 4, traced only: where callbacks' bytes lie
 
     def feed(self, data: bytes | memoryview) -> list[Request | Refusal]:
         """Parse `data`; return the Requests whose heads it completed, and a Refusal."""
@@ -103,7 +101,7 @@ class RequestReader:
         begun = self.requests
         self._piece_at, self._fed = self._fed, self._fed + len(data)
         if self.tracer.on:
-            self._piece, self._cursor = bytes(data), 0
+            self._where.start(bytes(data), self._piece_at)
         try:
             self._parser.feed_data(data)
         except httptools.HttpParserCallbackError as exc:
@@ -179,7 +177,7 @@ class RequestReader:
 
     def on_url(self, url: bytes) -> None:
         if self.tracer.on:
-            self._emit(ParserCallback, "on_url", (url,), (self._locate(url),))
+            self._emit(ParserCallback, "on_url", (url,), (self._where.locate(url),))
         self._url += url  # the target may come in pieces, across reads
         if len(self._url) > self.limits.max_target:
             self.refuse(414, f"the request target is longer than {self.limits.max_target} bytes")
@@ -187,8 +185,8 @@ class RequestReader:
 
     def on_header(self, name: bytes, value: bytes) -> None:
         if self.tracer.on:
-            at = self._locate(name + b":")
-            offsets = (at, self._locate(value) if at >= 0 else -1)
+            at = self._where.locate(name + b":")
+            offsets = (at, self._where.locate(value) if at >= 0 else -1)
             self._emit(ParserCallback, "on_header", (name, value), offsets)
         headers, limits = self._headers, self.limits
         if len(headers) >= limits.max_headers:
@@ -201,7 +199,7 @@ class RequestReader:
 
     def on_headers_complete(self) -> None:
         if self.tracer.on:
-            self._skip_past(b"\r\n\r\n")
+            self._where.skip_past(b"\r\n\r\n")
             self._emit(ParserCallback, "on_headers_complete", (), ())
         parser = self._parser
         version = parser.get_http_version()
@@ -228,18 +226,18 @@ class RequestReader:
 
     def on_body(self, body: bytes) -> None:
         if self.tracer.on:
-            self._emit(ParserCallback, "on_body", (body,), (self._locate(body),))
+            self._emit(ParserCallback, "on_body", (body,), (self._where.locate(body),))
         if self.receiving is not None:
             self.receiving._feed_body(body)
 
     def on_chunk_header(self) -> None:
         if self.tracer.on:
-            self._skip_past(b"\n")  # the chunk-size line
+            self._where.skip_past(b"\n")  # the chunk-size line
             self._emit(ParserCallback, "on_chunk_header", (), ())
 
     def on_chunk_complete(self) -> None:
         if self.tracer.on:
-            self._skip_past(b"\n")  # the CRLF after the chunk's data
+            self._where.skip_past(b"\n")  # the CRLF after the chunk's data
             self._emit(ParserCallback, "on_chunk_complete", (), ())
 
     def on_message_complete(self) -> None:
@@ -257,30 +255,48 @@ class RequestReader:
     def _emit(self, cls: type[Event], *fields: Any) -> None:
         self.tracer.emit(cls(perf_counter(), self.conn, self.requests, *fields))  # type: ignore[call-arg]
 
-    def _locate(self, part: bytes) -> int:
-        """The connection offset of `part`, searched from where the last callback's ended.
-
-        httptools hands callbacks copies, not positions; but callbacks come in the
-        order of their bytes, so the next match after the cursor is the right one.
-        -1 when `part` began in an earlier piece.
-        """
-        at = self._piece.find(part, self._cursor) if part else -1
-        if at < 0:
-            return -1
-        self._cursor = at + len(part)
-        return self._piece_at + at
-
-    def _skip_past(self, delimiter: bytes) -> None:
-        """Move the cursor past the end of a head or a chunk line (no callback data)."""
-        at = self._piece.find(delimiter, self._cursor)
-        if at < 0 and delimiter != b"\n":  # the head's end began in an earlier piece
-            delimiter = b"\n"
-            at = self._piece.find(delimiter, self._cursor)
-        if at >= 0:
-            self._cursor = at + len(delimiter)
-
 
 def _exception_for(status: int, reason: str) -> HTTPException:
     """The error a handler gets from read() when its body could not be received."""
     cls = {408: HTTPRequestTimeout, 501: HTTPNotImplemented}.get(status, HTTPBadRequest)
     return cls(text=f"{status}: {reason_for(status)}: {reason}")
+
+
+class ByteCursor:
+    """Rule 4: where the bytes a parser callback was given lie on the connection.
+
+    httptools hands callbacks copies, not positions; but callbacks come in the order of
+    their bytes, so the next match after where the last one ended is the right one.
+    Also used by the inspector's watch on a learner's framework (inspector/diy_connection.py).
+    """
+
+    __slots__ = ("piece", "at", "cursor")
+
+    def __init__(self) -> None:
+        self.piece = b""  # the bytes being parsed
+        self.at = 0  # where they start on the connection
+        self.cursor = 0  # how far in them the callbacks have got
+
+    def start(self, piece: bytes, at: int) -> None:
+        """A new read, `piece`, that starts at byte `at` of the connection."""
+        self.piece, self.at, self.cursor = piece, at, 0
+
+    def locate(self, part: bytes) -> int:
+        """The connection offset of `part`, searched from where the last callback's ended.
+
+        -1 when `part` began in an earlier piece.
+        """
+        at = self.piece.find(part, self.cursor) if part else -1
+        if at < 0:
+            return -1
+        self.cursor = at + len(part)
+        return self.at + at
+
+    def skip_past(self, delimiter: bytes) -> None:
+        """Move past the end of a head or a chunk line (no callback is given those bytes)."""
+        at = self.piece.find(delimiter, self.cursor)
+        if at < 0 and delimiter != b"\n":  # the head's end began in an earlier piece
+            delimiter = b"\n"
+            at = self.piece.find(delimiter, self.cursor)
+        if at >= 0:
+            self.cursor = at + len(delimiter)
