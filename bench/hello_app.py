@@ -122,8 +122,12 @@ def attach_inspector(app, live: bool) -> None:
         import asyncio
 
         async def loop():
+            drawn = -1
             while True:
                 await asyncio.sleep(0.25)
+                if model.server.requests_total == drawn:
+                    continue  # idle while bench/run.py loads another server: cost it nothing
+                drawn = model.server.requests_total
                 screen.file.seek(0)
                 screen.file.truncate()
                 latest = [RequestTree(model.recent[-1])] if model.recent else []

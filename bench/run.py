@@ -1,11 +1,15 @@
 """Throughput side by side: sketch, aiohttp, Starlette, bare ASGI and the protocol ceiling.
 
-    python bench/run.py [--duration 5] [--rounds 3] [--connections 50]
+    python bench/run.py [--duration 3] [--rounds 7] [--connections 50]
 
 Each server runs in its own process on loopback; wrk (one thread, 50 connections)
-loads it. Runs are interleaved (every server once per round, rounds repeated) so that
-a slow moment of the machine hits all of them alike, and the median of the rounds is
-reported, with the ratios the project's targets are stated in.
+loads one at a time. This machine's speed drifts from minute to minute (other work
+shares it), so the servers are all started first and stay up, idle when not loaded,
+and each round runs every server once for a few seconds, in an order that turns by one
+each round. A ratio (sketch / aiohttp, ...) is taken within each round, from two runs
+seconds apart, and the median of those per-round ratios is reported: drift between
+rounds cancels out. Beside each rate, the server's own CPU time per request (from
+/proc, Linux) says what a request costs it when it is saturated.
 """
 
 from __future__ import annotations
@@ -31,9 +35,12 @@ class Target:
     name: str  # what the table calls it
     command: list[str]  # how to start the server; {port} is filled in
     path: str  # what wrk asks for
-    rates: list[float] = field(default_factory=list)
+    rates: list[float] = field(default_factory=list)  # one per round
     p50: list[float] = field(default_factory=list)  # milliseconds
     p99: list[float] = field(default_factory=list)
+    cpu: list[float] = field(default_factory=list)  # server CPU µs per request
+    server: subprocess.Popen[bytes] | None = None
+    port: int = 0
 
 
 def targets(with_uvloop: bool) -> list[Target]:
@@ -106,68 +113,84 @@ def run_wrk(port: int, path: str, duration: float, connections: int) -> tuple[fl
     return rate, p50, p99
 
 
-def measure(target: Target, duration: float, connections: int) -> None:
-    port = free_port()
-    command = [part.replace("{port}", str(port)) for part in target.command]
+def start(target: Target) -> None:
+    target.port = free_port()
+    command = [part.replace("{port}", str(target.port)) for part in target.command]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    server = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
+    target.server = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time of a process so far (Linux /proc; 0 elsewhere)."""
     try:
-        wait_until_listening(port)
-        run_wrk(port, target.path, 1, connections)  # warm-up, not counted
-        rate, p50, p99 = run_wrk(port, target.path, duration, connections)
-    finally:
-        server.terminate()
-        server.wait(10)
+        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def measure(target: Target, duration: float, connections: int) -> None:
+    assert target.server is not None
+    used = cpu_seconds(target.server.pid)
+    rate, p50, p99 = run_wrk(target.port, target.path, duration, connections)
+    used = cpu_seconds(target.server.pid) - used
     target.rates.append(rate)
     target.p50.append(p50)
     target.p99.append(p99)
+    target.cpu.append(used / (rate * duration) * 1e6 if rate else 0.0)
+
+
+def paired(by_name: dict[str, Target], a: str, b: str, what: str = "rates") -> float:
+    """The median over rounds of a's figure / b's figure in the same round."""
+    mine, theirs = getattr(by_name[a], what), getattr(by_name[b], what)
+    return statistics.median(x / y for x, y in zip(mine, theirs, strict=True) if y)
 
 
 def report(found: list[Target]) -> None:
     by_name = {t.name: t for t in found}
-
-    def median(name: str) -> float:
-        return statistics.median(by_name[name].rates)
-
-    print(f"\n{'server':36} {'req/s (median)':>15} {'p50 ms':>8} {'p99 ms':>8}   runs")
+    print(
+        f"\n{'server':38} {'req/s (median)':>15} {'p50 ms':>8} {'p99 ms':>8} {'CPU µs/req':>11}"
+        "   runs (req/s)"
+    )
     for t in found:
         runs = ", ".join(f"{r:,.0f}" for r in t.rates)
         print(
             f"{t.name:38} {statistics.median(t.rates):>15,.0f} "
-            f"{statistics.median(t.p50):>8.2f} {statistics.median(t.p99):>8.2f}   {runs}"
+            f"{statistics.median(t.p50):>8.2f} {statistics.median(t.p99):>8.2f} "
+            f"{statistics.median(t.cpu):>11.1f}   {runs}"
         )
-    hello = median("sketch hello") / median("aiohttp hello")
-    asgi = median("sketch hello") / median("bare ASGI hello (uvicorn)")
-    starlette = median("sketch hello") / median("starlette hello (uvicorn)")
-    ceiling = median("sketch hello") / median("ceiling (bare httptools protocol)")
-    routed = median("sketch routed+2 middlewares") / median("aiohttp routed+2 middlewares")
-    routed_starlette = median("sketch routed+2 middlewares") / median(
-        "starlette routed+2 middlewares"
-    )
-    p99 = statistics.median(by_name["sketch hello"].p99) / statistics.median(
-        by_name["aiohttp hello"].p99
-    )
-    print(f"\nPython {sys.version.split()[0]}")
-    print(f"hello:  sketch / aiohttp   = {hello:.2f}x   (target >= 1.5x)")
-    print(f"hello:  sketch / bare ASGI = {asgi:.2f}x   (target >= 1.25x)")
-    print(f"hello:  sketch / starlette = {starlette:.2f}x")
-    print(f"hello:  sketch / ceiling   = {ceiling:.2f}x")
-    print(f"routed: sketch / aiohttp   = {routed:.2f}x   (target >= 1.5x)")
-    print(f"routed: sketch / starlette = {routed_starlette:.2f}x")
-    print(f"p99:    sketch / aiohttp   = {p99:.2f}x   (target <= 1.0x)")
-    recording = median("sketch hello, inspector recording") / median("sketch hello")
-    live = median("sketch hello, inspector live view") / median("sketch hello")
-    print(f"tracing: recording / untraced = {recording:.2f}x   (target >= 0.50x)")
-    print(f"tracing: live view / untraced = {live:.2f}x   (target >= 0.30x)")
+
+    def line(label: str, a: str, b: str, target: str = "") -> None:
+        rate = paired(by_name, a, b)
+        # The same comparison in CPU per request: b's cost over a's, so >1 means a is cheaper.
+        cost = paired(by_name, b, a, "cpu")
+        print(f"{label:28} = {rate:.2f}x   (CPU per request: {cost:.2f}x){target}")
+
+    print(f"\nPython {sys.version.split()[0]}; ratios are medians of per-round ratios")
+    line("hello:  sketch / aiohttp", "sketch hello", "aiohttp hello", "   target >= 1.5x")
+    line("hello:  sketch / bare ASGI", "sketch hello", "bare ASGI hello (uvicorn)",
+         "   target >= 1.25x")  # fmt: skip
+    line("hello:  sketch / starlette", "sketch hello", "starlette hello (uvicorn)")
+    line("hello:  sketch / ceiling", "sketch hello", "ceiling (bare httptools protocol)")
+    line("routed: sketch / aiohttp", "sketch routed+2 middlewares",
+         "aiohttp routed+2 middlewares", "   target >= 1.5x")  # fmt: skip
+    line("routed: sketch / starlette", "sketch routed+2 middlewares",
+         "starlette routed+2 middlewares")  # fmt: skip
+    p99 = paired(by_name, "sketch hello", "aiohttp hello", "p99")
+    print(f"{'p99:    sketch / aiohttp':28} = {p99:.2f}x   target <= 1.0x")
+    line("tracing: recording / untraced", "sketch hello, inspector recording", "sketch hello",
+         "   target >= 0.50x")  # fmt: skip
+    line("tracing: live view / untraced", "sketch hello, inspector live view", "sketch hello",
+         "   target >= 0.30x")  # fmt: skip
     if "sketch hello on uvloop" in by_name:
-        uv = median("sketch hello on uvloop") / median("aiohttp hello")
-        print(f"hello on uvloop: sketch / aiohttp (default loop) = {uv:.2f}x")
+        line("uvloop: sketch / aiohttp", "sketch hello on uvloop", "aiohttp hello")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--duration", type=float, default=5.0, help="seconds per wrk run")
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--duration", type=float, default=3.0, help="seconds per wrk run")
+    parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--connections", type=int, default=50)
     args = parser.parse_args()
     if shutil.which("wrk") is None:
@@ -179,10 +202,26 @@ def main() -> None:
     except ImportError:
         with_uvloop = False
     found = targets(with_uvloop)
-    for round_number in range(1, args.rounds + 1):
+    try:
         for target in found:
-            measure(target, args.duration, args.connections)
-            print(f"round {round_number}: {target.name:38} {target.rates[-1]:>10,.0f} req/s")
+            start(target)
+        for target in found:
+            wait_until_listening(target.port)
+            run_wrk(target.port, target.path, 1, args.connections)  # warm-up, not counted
+        for round_number in range(args.rounds):
+            turn = round_number % len(found)  # a different server goes first each round
+            for target in found[turn:] + found[:turn]:
+                measure(target, args.duration, args.connections)
+                print(
+                    f"round {round_number + 1}: {target.name:38} {target.rates[-1]:>10,.0f} req/s"
+                    f" {target.cpu[-1]:>7.1f} µs CPU/req",
+                    flush=True,
+                )
+    finally:
+        for target in found:
+            if target.server is not None:
+                target.server.terminate()
+                target.server.wait(10)
     report(found)
 
 

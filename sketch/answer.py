@@ -51,7 +51,7 @@ async def answer(connection: HttpProtocol, request: Request) -> bool:
                 f"handler for {request.method} {request.path} returned {response!r}: "
                 "a handler must return a Response (or raise an HTTPException)"
             )
-        if response.prepared and response._request is not request:
+        if response._request is not None and response._request is not request:
             raise RuntimeError(
                 f"{handler_name(request, server.handler)} returned, for "
                 f"{request.method} {request.path}, a response already sent for an earlier "
@@ -78,7 +78,7 @@ async def answer(connection: HttpProtocol, request: Request) -> bool:
         await response.prepare(request)
         await response.write_eof()
     # A body not read to its end would be parsed as the next request: close after it.
-    keep_alive = bool(response.keep_alive) and request.body_complete
+    keep_alive = bool(response._keep_alive) and request._complete
     tracer = connection.tracer
     if tracer.on:
         at = perf_counter()

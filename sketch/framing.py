@@ -72,7 +72,8 @@ def check_head(version: str, fields: Iterable[tuple[str, str]]) -> Refusal | Non
         unknown = [name for name in names if name != "chunked"]
         if unknown:
             return Refusal(501, "no transfer coding other than chunked is implemented")
-    names = {e.strip().lower() for value in expectations for e in value.split(",")}
-    if names - {"100-continue"}:  # RFC 9110 10.1.1: Expect is a list; each must be met
-        return Refusal(417, "the only expectation supported is 100-continue")
+    if expectations:
+        names = {e.strip().lower() for value in expectations for e in value.split(",")}
+        if names - {"100-continue"}:  # RFC 9110 10.1.1: Expect is a list; each must be met
+            return Refusal(417, "the only expectation supported is 100-continue")
     return None

@@ -103,6 +103,11 @@ def http_date() -> str:
     return _date_cache[1]
 
 
+# `HTTP/1.1 200 OK\r\n` for each (version, status, reason) met: most responses share a
+# few, and formatting the line costs more than the dict lookup.
+_STATUS_LINES: dict[tuple[HttpVersion, int, str], str] = {}
+
+
 class HeaderInjectionError(ValueError):
     """A handler put a CR, LF or NUL into a header: writing it would split the response."""
 
@@ -114,13 +119,16 @@ def serialize_head(
 
     `fields` is a list of (name, value), or a multidict's `items()`.
     """
+    line = _STATUS_LINES.get((version, status, reason))
+    if line is None:
+        line = f"HTTP/{version.major}.{version.minor} {status} {reason}\r\n"
+        if len(_STATUS_LINES) < 256:  # bounded: handlers' own reasons can't grow it
+            _STATUS_LINES[(version, status, reason)] = line
     try:
         block = "\r\n".join(map(": ".join, fields))  # name: value, joined in C
     except TypeError:
         raise TypeError(_not_a_str(fields)) from None
-    if fields:
-        block += "\r\n"
-    head = f"HTTP/{version.major}.{version.minor} {status} {reason}\r\n{block}\r\n"
+    head = f"{line}{block}\r\n\r\n" if fields else f"{line}\r\n"
     # RFC 9110 5.5: field values never contain CR, LF or NUL. A handler that copies
     # user input into a header must not be able to forge a second response. The only
     # CRs and LFs allowed are the line ends we wrote: one per field, two more.

@@ -178,7 +178,10 @@ class DynamicResource(Resource):
         found = self.pattern.fullmatch(path)  # type: ignore[union-attr]
         if found is None:
             return None
-        return {key: _unquote_safe(value) for key, value in found.groupdict().items()}
+        params = found.groupdict()
+        if "%" in path:  # only then can a value hold an escape left for matching
+            params = {key: _unquote_safe(value) for key, value in params.items()}
+        return params
 
     def url_for(self, **parts: str) -> URL:
         try:
@@ -194,11 +197,11 @@ class MatchInfo(dict):  # type: ignore[type-arg]
     # The innermost sub-application the match was found in (subapp.py, Rule 3); a
     # class default, so a match in an app without sub-apps never sets it.
     _subapp: Any = None
+    http_exception: HTTPException | None = None  # a miss's 404 or 405 (MatchInfoError)
 
     def __init__(self, params: dict[str, str], route: Route) -> None:
         dict.__init__(self, params)
         self.route = route
-        self.http_exception: HTTPException | None = None
 
     @property
     def handler(self) -> Handler:

@@ -40,7 +40,7 @@ class Response(StreamResponse):
         if content_type is not None and "charset" in content_type:
             raise ValueError("put the charset in charset=, not in content_type")
         super().__init__(status=status, reason=reason, headers=headers)
-        has_type = CONTENT_TYPE in self._headers
+        has_type = headers is not None and CONTENT_TYPE in self._headers
         if has_type and (content_type is not None or charset is not None):
             raise ValueError("pass a Content-Type header or content_type/charset, not both")
         if text is not None:
@@ -49,8 +49,9 @@ class Response(StreamResponse):
             if not has_type:
                 charset = charset or "utf-8"
                 self._headers[CONTENT_TYPE] = f"{content_type or 'text/plain'}; charset={charset}"
-            body = text.encode(charset or self.charset or "utf-8")
-        elif content_type is not None:
+            self._body = text.encode(charset or self.charset or "utf-8")
+            return
+        if content_type is not None:
             self._headers[CONTENT_TYPE] = content_type + (f"; charset={charset}" if charset else "")
         self.body = body
 
@@ -99,7 +100,7 @@ class Response(StreamResponse):
         coroutines each. Not possible when the app has on_response_prepare hooks (they
         are awaited) or when the handler prepared the response itself.
         """
-        app = request.app
+        app = request._app
         if self._request is not None or (app is not None and app.on_response_prepare):
             return False
         self._start(request)

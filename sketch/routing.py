@@ -175,26 +175,22 @@ class UrlDispatcher:
 
     # --- looking up ----------------------------------------------------------
 
-    def candidates(self, path: str) -> Iterator[Resource]:
-        """Resources to try for `path`, most specific prefix first (Rule 2)."""
-        prefix = path
-        while prefix:
-            yield from self._index.get(prefix, ())
-            if prefix == "/":
-                return
-            prefix = prefix.rpartition("/")[0] or "/"
-
     def resolve(self, request: Any, on_try: OnTry | None = None) -> MatchInfo:
         """The match for `request`; `on_try(resource, match, methods)` sees each try."""
         method, path = request.method, request.match_path
         allowed: set[str] = set()
-        for resource in self.candidates(path):
-            match, methods = resource.resolve(method, path)
-            if on_try is not None:
-                on_try(resource, match, methods)
-            if match is not None:
-                return match
-            allowed |= methods
+        prefix = path
+        while True:  # Rule 2: the most specific literal prefix first, down to "/"
+            for resource in self._index.get(prefix, ()):
+                match, methods = resource.resolve(method, path)
+                if on_try is not None:
+                    on_try(resource, match, methods)
+                if match is not None:
+                    return match
+                allowed |= methods
+            if prefix == "/":
+                break
+            prefix = prefix.rpartition("/")[0] or "/"
         if allowed:
             return MatchInfoError(HTTPMethodNotAllowed(method, allowed))
         return MatchInfoError(HTTPNotFound())

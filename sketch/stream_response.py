@@ -57,6 +57,8 @@ class StreamResponse(MutableMapping[Any, Any]):
 
     # What every response starts with, as class-level defaults: a response sets its
     # own only when one changes, so making a Response costs fewer stores.
+    _status = 200
+    _reason = "OK"
     _request: Request | None = None  # set by prepare()
     _keep_alive: bool | None = None
     _chunked = False
@@ -75,7 +77,8 @@ class StreamResponse(MutableMapping[Any, Any]):
         headers: Any = None,
     ) -> None:
         self._headers: CIMultiDict[str] = CIMultiDict(headers or ())
-        self.set_status(status, reason)
+        if status != 200 or reason is not None:  # 200 OK is the class default
+            self.set_status(status, reason)
 
     # --- status and headers -------------------------------------------------
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import httpx
@@ -87,3 +89,33 @@ def test_the_websocket_echo_bench_counts_real_echoes_on_both_servers():
     assert set(rates) == {"sketch", "aiohttp"}, out
     assert all(int(rate.replace(",", "")) > 0 for rate in rates.values()), out
     assert re.search(r"sketch / aiohttp = [\d.]+x", out), out
+
+
+def load_run():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("bench_run", BENCH / "run.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_run_compares_within_each_round_not_medians_of_each_server():
+    """A slow round slows both servers in it; the ratio is taken inside the round."""
+    run = load_run()
+    a = run.Target("a", [], "/", rates=[10.0, 12.0, 30.0], cpu=[100.0, 80.0, 30.0])
+    b = run.Target("b", [], "/", rates=[8.0, 6.0, 40.0], cpu=[125.0, 160.0, 25.0])
+    by_name = {"a": a, "b": b}
+    # Per round: 1.25, 2.0, 0.75 -> median 1.25 (the medians' ratio, 12 / 8, would say 1.5).
+    assert run.paired(by_name, "a", "b") == 1.25
+    assert run.paired(by_name, "b", "a", "cpu") == 1.25  # 1.25, 2.0, 0.8333
+
+
+def test_run_reads_a_process_cpu_time():
+    run = load_run()
+    before = run.cpu_seconds(os.getpid())
+    deadline = time.process_time() + 0.05
+    while time.process_time() < deadline:  # burn a little CPU
+        pass
+    assert run.cpu_seconds(os.getpid()) > before
