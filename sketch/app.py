@@ -161,25 +161,23 @@ class Application(MutableMapping[Any, Any]):
         await self.on_cleanup.send(self)
 
     async def _handle(self, request: Any) -> Any:
-        """The server's handler: route, then run the handler inside the middlewares."""
+        """The server's handler: route, then run the handler inside the middlewares.
+
+        Traced or not, the same steps: with a tracer on, an observer (tracing.py) sees
+        each route tried and each layer entered and left.
+        """
         request._app = self
-        if not self.tracer.on:
-            match_info = self.router.resolve(request)
-            request._match_info = match_info
-            middlewares = self._middlewares
-            if match_info._subapp is not None:  # found in a sub-app (subapp.py, Rule 3)
-                middlewares = _enter_subapp(request, match_info)
-            handler = wrap_handler(match_info.handler, middlewares)
-            return await handler(request)
-        # Traced: the same steps, with observers at their seams (tracing.py).
-        observer = RequestObserver(request)
-        match_info = self.router.resolve(request, observer.on_try)
+        observer = RequestObserver(request) if self.tracer.on else None
+        match_info = self.router.resolve(request, observer.on_try if observer else None)
         request._match_info = match_info
-        observer.decided(match_info)
+        if observer is not None:
+            observer.decided(match_info)
         middlewares = self._middlewares
-        if match_info._subapp is not None:
+        if match_info._subapp is not None:  # found in a sub-app (subapp.py, Rule 3)
             middlewares = _enter_subapp(request, match_info)
-        handler = wrap_handler(match_info.handler, middlewares, observer.observe)
+        handler = wrap_handler(
+            match_info.handler, middlewares, observer.observe if observer else None
+        )
         return await handler(request)
 
     # --- app["key"] storage --------------------------------------------------
