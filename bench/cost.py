@@ -73,7 +73,12 @@ def keep_event_lists() -> Callable[[Event], None]:
 
 
 async def cost(
-    path: str, tracing: str, requests: int, clock: Callable[[], float] = time.perf_counter
+    path: str,
+    tracing: str,
+    requests: int,
+    clock: Callable[[], float] = time.perf_counter,
+    warmup: int = 2000,
+    batches: int = 11,
 ) -> float:
     app = make_app(web)
     if tracing == "null subscriber":
@@ -95,10 +100,10 @@ async def cost(
         while not protocol.idle:  # Python 3.11: the handler's Task starts next turn
             await asyncio.sleep(0)
 
-    for _ in range(2000):  # warm up
+    for _ in range(warmup):
         await one_request()
     best = float("inf")
-    for _ in range(11):
+    for _ in range(batches):
         started = clock()
         for _ in range(requests):
             await one_request()
@@ -115,11 +120,13 @@ TRACING = ("off", "null subscriber", "event lists", "inspector model")
 CLOCKS = {"wall": time.perf_counter, "cpu": time.process_time}
 
 
-async def main(requests: int, paths: list[str], tracings: list[str], clock: str) -> None:
+async def main(
+    requests: int, paths: list[str], tracings: list[str], clock: str, warmup: int, batches: int
+) -> None:
     print(f"{'request':8} {'tracing':18} {'us/request':>10}")
     for path in paths:
         for tracing in tracings:
-            us = await cost(path, tracing, requests, CLOCKS[clock])
+            us = await cost(path, tracing, requests, CLOCKS[clock], warmup, batches)
             print(f"{path:8} {tracing:18} {us:>10.1f}")
 
 
@@ -129,7 +136,9 @@ if __name__ == "__main__":
     parser.add_argument("--path", choices=list(REQUESTS), help="only this request")
     parser.add_argument("--tracing", choices=TRACING, help="only this case (to profile it)")
     parser.add_argument("--clock", choices=list(CLOCKS), default="wall", help="what to time")
+    parser.add_argument("--warmup", type=int, default=2000, help="requests before timing")
+    parser.add_argument("--batches", type=int, default=11, help="timed batches (the best counts)")
     args = parser.parse_args()
     paths = [args.path] if args.path else list(REQUESTS)
     tracings = [args.tracing] if args.tracing else list(TRACING)
-    asyncio.run(main(args.requests, paths, tracings, args.clock))
+    asyncio.run(main(args.requests, paths, tracings, args.clock, args.warmup, args.batches))
