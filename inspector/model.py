@@ -42,6 +42,7 @@ __all__ = [
 ]
 
 MAX_PAUSES = 1000  # per connection: a long-lived one under back-pressure stays bounded
+MAX_HELD = 64  # per connection: answers held, waiting for the write that sends them
 MAX_UNFOLDED = 256  # events kept unfolded per request: a long upload's reads stay bounded
 
 # Events that only join their request's trace: kept as they come, folded when read.
@@ -50,6 +51,9 @@ _JOINS = frozenset({
     ev.MiddlewareExit, ev.HandlerStart, ev.HandlerEnd, ev.ResponseHead, ev.HandlerWaited,
     ev.ContinueSent,
 })  # fmt: skip
+# Masked as they come (what is masked carries over from one to the next on a connection);
+# the connection's end lets its masker forget it. The rest are masked when folded.
+_MASKED_AS_THEY_COME = frozenset({ev.DataReceived, ev.WebSocketFrame, ev.ConnectionLost})
 
 
 class Recent(Sequence[RequestTrace]):
@@ -110,7 +114,7 @@ class Model(FoldsWebSockets):
         self._last_read: dict[int, ev.DataReceived] = {}  # per connection
         # Per connection, answered requests whose answer is still held (writer.py): the
         # next AnswersFlushed on it took them out. Bounded: a streamed answer has none.
-        self._held: dict[int, deque[RequestTrace]] = {}
+        self._held: dict[int, list[RequestTrace]] = {}
         self.websockets: dict[int, Conversation] = {}  # per connection, until it closes
         self.finished_times: deque[float] = deque(maxlen=10_000)  # for rates
         self.listeners: list = []  # called with each finished RequestTrace
@@ -149,7 +153,7 @@ class Model(FoldsWebSockets):
             self.server.first_event = event.t
         handler = self._handlers.get(kind)
         if handler is not None:
-            handler(self._mask(event))
+            handler(self._mask(event) if kind in _MASKED_AS_THEY_COME else event)
 
     def _fold(self, trace: RequestTrace, events: Sequence[ev.Event]) -> None:
         if trace._masker is None and not self.reveal:
@@ -192,7 +196,11 @@ class Model(FoldsWebSockets):
             trace = self._in_flight[key] = RequestTrace(event.conn, event.req, event.t)
             trace._read = read = self._last_read.get(event.conn)  # what its first byte came in
             trace._queue = [] if read is None else [read]
-            self._open.setdefault(event.conn, []).append(event.req)
+            reqs = self._open.get(event.conn)
+            if reqs is None:
+                self._open[event.conn] = [event.req]
+            else:
+                reqs.append(event.req)
         return trace
 
     def _finish(self, trace: RequestTrace, t: float, answered: bool) -> None:
@@ -207,8 +215,11 @@ class Model(FoldsWebSockets):
         if answered:
             held = self._held.get(trace.conn)
             if held is None:
-                held = self._held[trace.conn] = deque(maxlen=64)
-            held.append(trace)
+                self._held[trace.conn] = [trace]
+            else:
+                held.append(trace)
+                if len(held) > MAX_HELD:
+                    del held[0]
         self.finished_times.append(t)
         self.server.requests_total += 1
         status = self._status(trace)

@@ -153,7 +153,10 @@ class Masker:
             self._carry[event.conn] = rest
         else:
             self._carry.pop(event.conn, None)
-        data = _masked(event.data, _spans(buffer), len(carry))
+        spans = _spans(buffer)
+        if not spans:  # most reads
+            return event
+        data = _masked(event.data, spans, len(carry))
         return event if data is event.data else dataclasses.replace(event, data=data)
 
     def _callback(self, event: ev.ParserCallback) -> ev.ParserCallback:
