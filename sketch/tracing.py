@@ -118,7 +118,11 @@ class RequestObserver:
                                            _status(exc), _error(exc), called_next))  # fmt: skip
                 raise
             now = perf_counter()
-            status, error = _outcome(response)
+            status, error = (
+                (getattr(response, "status", None), "")  # a response: the common case
+                if not isinstance(response, BaseException)
+                else _outcome(response)
+            )
             tracer.emit(MiddlewareExit(now, conn, req, name, depth, now - started, status,
                                        error, self.deepest > depth))  # fmt: skip
             return response
@@ -143,15 +147,17 @@ class RequestObserver:
                                        _error(exc)))  # fmt: skip
                 raise
             now = perf_counter()
-            status, error = _outcome(response)
+            status, error = (
+                (getattr(response, "status", None), "")  # a response: the common case
+                if not isinstance(response, BaseException)
+                else _outcome(response)
+            )
             tracer.emit(HandlerEnd(now, conn, req, name, now - started, status, error))
             return response
 
         return observed
 
 
-def _outcome(out: Any) -> tuple[int | None, str]:
-    """The status and error a layer's return value reports (a response: no error)."""
-    if isinstance(out, BaseException):  # returned, not raised: told as if raised
-        return _status(out), _error(out)
-    return getattr(out, "status", None), ""
+def _outcome(out: BaseException) -> tuple[int | None, str]:
+    """The status and error of an exception a layer returned: told as if raised."""
+    return _status(out), _error(out)
