@@ -143,12 +143,13 @@ class Model(FoldsWebSockets):
                 else:
                     self._fold(trace, (event,))
                 return
-            if kind is not ev.ParserCallback or event.name != "on_message_begin":  # type: ignore[attr-defined]
-                # About a request not in flight (its client left, and the cancelled
-                # handler reports late): dropped, a trace opened by it would never end.
-                if self.server.first_event is None:
-                    self.server.first_event = event.t
-                return
+            if self.server.first_event is None:
+                self.server.first_event = event.t
+            if kind is ev.ParserCallback and event.name == "on_message_begin":  # type: ignore[attr-defined]
+                self._open_trace(event)._queue.append(event)  # type: ignore[union-attr]
+            # Else about a request not in flight (its client left, and the cancelled
+            # handler reports late): dropped, a trace opened by it would never end.
+            return
         if self.server.first_event is None:
             self.server.first_event = event.t
         handler = self._handlers.get(kind)
@@ -241,9 +242,6 @@ class Model(FoldsWebSockets):
         return trace.status
 
     # --- events about connections and the server -------------------------------
-
-    def _on_ParserCallback(self, event: ev.ParserCallback) -> None:
-        self._add(self._open_trace(event), event)  # on_message_begin: feed() keeps others
 
     def _on_ConnectionMade(self, event: ev.ConnectionMade) -> None:
         connection = ConnectionTrace(event.conn, event.peer, event.t)
