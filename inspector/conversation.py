@@ -14,6 +14,8 @@ from typing import Any
 
 from sketch import events as ev
 
+from .traces import attach_read
+
 __all__ = ["Conversation", "FoldsWebSockets", "MAX_FRAMES", "CLOSE_CODES", "close_name"]
 
 MAX_FRAMES = 200
@@ -72,27 +74,30 @@ class Conversation:
 
 
 class FoldsWebSockets:
-    """Model's handlers for the WebSocket events (model.py: `_on_` + the event's name)."""
+    """Model's handlers for the WebSocket events (model.py: `_on_` + the event's name).
+
+    A WebSocket's request is read as it goes (`_look`): its events are folded as they
+    come, few and bounded (MAX_FRAMES).
+    """
 
     websockets: dict[int, Conversation]  # per connection, until it closes
-    in_flight: dict[tuple[int, int], Any]
-    _trace: Any
-    _attach_read: Any
+    _in_flight: dict[tuple[int, int], Any]
+    _look: Any
 
     def _on_WebSocketUpgrade(self, event: ev.WebSocketUpgrade) -> None:
         for conn in [c for c, talk in self.websockets.items() if talk.lost is not None]:
             del self.websockets[conn]  # their close was never told: stay bounded
-        trace = self._trace(event)
+        trace = self._in_flight.get((event.conn, event.req))
         if trace is not None:
-            trace.websocket = self.websockets[event.conn] = Conversation(event)
+            self._look(trace).websocket = self.websockets[event.conn] = Conversation(event)
 
     def _on_WebSocketFrame(self, event: ev.WebSocketFrame) -> None:
         talk = self.websockets.get(event.conn)
         if talk is not None:
             talk.add(event)
-            trace = self.in_flight.get((event.conn, event.req))
+            trace = self._in_flight.get((event.conn, event.req))
             if trace is not None and event.direction == "in":
-                self._attach_read(trace, event.conn)  # the ruler's bytes, bounded
+                attach_read(self._look(trace), trace._read)  # the ruler's bytes, bounded
 
     def _on_WebSocketClosed(self, event: ev.WebSocketClosed) -> None:
         talk = self.websockets.pop(event.conn, None)

@@ -8,8 +8,9 @@ a password, a key or a secret, are replaced by `*`, one per byte: the names stay
 lengths stay, and so do the byte offsets the ruler draws with. `Masker(reveal=True)`
 lets everything through.
 
-Masking happens to events, as they come in (`Model.feed`, `Recorder`): what is drawn,
-recorded or exported later never held a secret.
+Masking happens to events before anything reads them (`Model`, `Recorder`): what is
+drawn, recorded or exported never held a secret. The model masks a request's events
+when it folds them (model.py), and each read as it comes (a secret may span reads).
 """
 
 from __future__ import annotations
@@ -20,8 +21,8 @@ from typing import TYPE_CHECKING
 
 from sketch import events as ev
 
-if TYPE_CHECKING:  # model.py imports this module
-    from .model import RequestTrace
+if TYPE_CHECKING:  # traces.py imports this module
+    from .traces import RequestTrace
 
 __all__ = [
     "SECRET_HEADERS",
@@ -152,7 +153,10 @@ class Masker:
             self._carry[event.conn] = rest
         else:
             self._carry.pop(event.conn, None)
-        data = _masked(event.data, _spans(buffer), len(carry))
+        spans = _spans(buffer)
+        if not spans:  # most reads
+            return event
+        data = _masked(event.data, spans, len(carry))
         return event if data is event.data else dataclasses.replace(event, data=data)
 
     def _callback(self, event: ev.ParserCallback) -> ev.ParserCallback:

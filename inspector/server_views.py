@@ -112,7 +112,7 @@ class Dashboard:
         table.add_column("request", no_wrap=True, overflow="ellipsis")  # a row is one line
         table.add_column("status")
         table.add_column("time")
-        for trace in list(model.recent)[-self.latest :]:
+        for trace in model.recent[-self.latest :]:  # folds only these (model.py)
             table.add_row(
                 f"{trace.conn}.{trace.req}",
                 f"{trace.method} {trace.target}"[:50],

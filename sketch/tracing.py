@@ -14,7 +14,6 @@ from time import perf_counter
 from typing import Any
 
 from .events import (
-    Event,
     HandlerEnd,
     HandlerStart,
     MiddlewareEnter,
@@ -61,7 +60,11 @@ def _error(exc: BaseException) -> str:
 
 
 class RequestObserver:
-    """Reports one request's way through the router and the middleware chain."""
+    """Reports one request's way through the router and the middleware chain.
+
+    Each event is built where it happens and handed to the tracer at once: recording
+    runs this for every request, so no helper stands between (each call costs).
+    """
 
     def __init__(self, request: Any) -> None:
         protocol = request._protocol
@@ -69,28 +72,27 @@ class RequestObserver:
         self.tracer, self.conn, self.req = protocol.tracer, protocol.id, request.number
         self.deepest = -1  # the deepest layer entered so far (to tell short-circuits)
 
-    def emit(self, cls: type[Event], *fields: Any) -> None:
-        self.tracer.emit(cls(perf_counter(), self.conn, self.req, *fields))
-
     # --- the router: UrlDispatcher.resolve(request, on_try) -----------------
 
     def on_try(self, resource: Any, match: Any, methods: set[str]) -> None:
         if match is not None and match.http_exception is None:
             outcome = "match"
+            params = tuple(match.items())
         else:  # a sub-application's 404 or 405 comes back as a MatchInfo with its miss
             outcome = "method miss" if methods else "path miss"
-            match = None
-        regex = resource.pattern.pattern if resource.pattern is not None else ""
-        params = tuple(match.items()) if match is not None else ()
-        self.emit(RouteTried, self.request.method, resource.canonical, regex, outcome,
-                  tuple(sorted(resource.routes)), params)  # fmt: skip
+            params = ()
+        pattern = resource.pattern
+        self.tracer.emit(RouteTried(perf_counter(), self.conn, self.req, self.request.method,
+                                    resource.canonical, pattern.pattern if pattern else "",
+                                    outcome, tuple(sorted(resource.routes)), params))  # fmt: skip
 
     def decided(self, match_info: Any) -> None:
         miss = match_info.http_exception
         status = 200 if miss is None else miss.status
         allowed = tuple(sorted(getattr(miss, "allowed_methods", ()))) if miss is not None else ()
-        self.emit(RouteDecision, status, _name(match_info.handler), tuple(match_info.items()),
-                  allowed)  # fmt: skip
+        self.tracer.emit(RouteDecision(perf_counter(), self.conn, self.req, status,
+                                       _name(match_info.handler), tuple(match_info.items()),
+                                       allowed))  # fmt: skip
 
     # --- the chain: wrap_handler(handler, middlewares, observe) -------------
 
@@ -98,33 +100,64 @@ class RequestObserver:
         self, layer: Callable[[Any], Awaitable[Any]], middleware: Any, depth: int
     ) -> Callable[[Any], Awaitable[Any]]:
         """`layer`, reporting when it is entered and left (the handler if no middleware)."""
-        name = _name(layer if middleware is None else middleware)
+        if middleware is None:
+            return self._observe_handler(layer, _name(layer), depth)
+        name = _name(middleware)
+        tracer, conn, req = self.tracer, self.conn, self.req
 
         async def observed(request: Any) -> Any:
-            self.deepest = max(self.deepest, depth)
-            self._enter(name, middleware, depth)
+            if depth > self.deepest:
+                self.deepest = depth
+            tracer.emit(MiddlewareEnter(perf_counter(), conn, req, name, depth))
             started = perf_counter()
             try:
                 response = await layer(request)
             except BaseException as exc:
-                self._leave(name, middleware, depth, perf_counter() - started, exc)
+                now, called_next = perf_counter(), self.deepest > depth
+                tracer.emit(MiddlewareExit(now, conn, req, name, depth, now - started,
+                                           _status(exc), _error(exc), called_next))  # fmt: skip
                 raise
-            self._leave(name, middleware, depth, perf_counter() - started, response)
+            now = perf_counter()
+            status, error = (
+                (getattr(response, "status", None), "")  # a response: the common case
+                if not isinstance(response, BaseException)
+                else _outcome(response)
+            )
+            tracer.emit(MiddlewareExit(now, conn, req, name, depth, now - started, status,
+                                       error, self.deepest > depth))  # fmt: skip
             return response
 
         return observed
 
-    def _enter(self, name: str, middleware: Any, depth: int) -> None:
-        if middleware is None:
-            self.emit(HandlerStart, name)
-        else:
-            self.emit(MiddlewareEnter, name, depth)
+    def _observe_handler(
+        self, handler: Callable[[Any], Awaitable[Any]], name: str, depth: int
+    ) -> Callable[[Any], Awaitable[Any]]:
+        tracer, conn, req = self.tracer, self.conn, self.req
 
-    def _leave(self, name: str, middleware: Any, depth: int, elapsed: float, out: Any) -> None:
-        error = _error(out) if isinstance(out, BaseException) else ""
-        status = _status(out)
-        if middleware is None:
-            self.emit(HandlerEnd, name, elapsed, status, error)
-        else:
-            called_next = self.deepest > depth
-            self.emit(MiddlewareExit, name, depth, elapsed, status, error, called_next)
+        async def observed(request: Any) -> Any:
+            if depth > self.deepest:
+                self.deepest = depth
+            tracer.emit(HandlerStart(perf_counter(), conn, req, name))
+            started = perf_counter()
+            try:
+                response = await handler(request)
+            except BaseException as exc:
+                now = perf_counter()
+                tracer.emit(HandlerEnd(now, conn, req, name, now - started, _status(exc),
+                                       _error(exc)))  # fmt: skip
+                raise
+            now = perf_counter()
+            status, error = (
+                (getattr(response, "status", None), "")  # a response: the common case
+                if not isinstance(response, BaseException)
+                else _outcome(response)
+            )
+            tracer.emit(HandlerEnd(now, conn, req, name, now - started, status, error))
+            return response
+
+        return observed
+
+
+def _outcome(out: BaseException) -> tuple[int | None, str]:
+    """The status and error of an exception a layer returned: told as if raised."""
+    return _status(out), _error(out)
