@@ -173,16 +173,11 @@ class RequestReader:
         self._headers = []
         self.requests += 1
         if self.tracer.on:
-            self.tracer.emit(
-                ParserCallback(perf_counter(), self.conn, self.requests, "on_message_begin", (), ())
-            )
+            self._emit(ParserCallback, "on_message_begin", (), ())
 
     def on_url(self, url: bytes) -> None:
         if self.tracer.on:
-            at = self._where.locate(url)
-            self.tracer.emit(
-                ParserCallback(perf_counter(), self.conn, self.requests, "on_url", (url,), (at,))
-            )
+            self._emit(ParserCallback, "on_url", (url,), (self._where.locate(url),))
         self._url += url  # the target may come in pieces, across reads
         if len(self._url) > self.limits.max_target:
             self.refuse(414, f"the request target is longer than {self.limits.max_target} bytes")
@@ -192,11 +187,7 @@ class RequestReader:
         if self.tracer.on:
             at = self._where.locate(name + b":")
             offsets = (at, self._where.locate(value) if at >= 0 else -1)
-            self.tracer.emit(
-                ParserCallback(
-                    perf_counter(), self.conn, self.requests, "on_header", (name, value), offsets
-                )
-            )
+            self._emit(ParserCallback, "on_header", (name, value), offsets)
         headers, limits = self._headers, self.limits
         if len(headers) >= limits.max_headers:
             self.refuse(431, f"more than {limits.max_headers} header fields")
@@ -209,11 +200,7 @@ class RequestReader:
     def on_headers_complete(self) -> None:
         if self.tracer.on:
             self._where.skip_past(b"\r\n\r\n")
-            self.tracer.emit(
-                ParserCallback(
-                    perf_counter(), self.conn, self.requests, "on_headers_complete", (), ()
-                )
-            )
+            self._emit(ParserCallback, "on_headers_complete", (), ())
         parser = self._parser
         version = parser.get_http_version()
         refusal = check_head(version, self._headers)
@@ -231,19 +218,15 @@ class RequestReader:
         )
         request.number = self.requests
         if self.tracer.on:
-            self.tracer.emit(RequestHead(perf_counter(), self.conn, self.requests,
-                                         request.method, request.raw_path, version,
-                                         tuple(self._headers)))  # fmt: skip
+            self._emit(RequestHead, request.method, request.raw_path, version,
+                       tuple(self._headers))  # fmt: skip
         self.state = ReaderState.BODY
         self.receiving = self._last = request
         self._done.append(request)
 
     def on_body(self, body: bytes) -> None:
         if self.tracer.on:
-            at = self._where.locate(body)
-            self.tracer.emit(
-                ParserCallback(perf_counter(), self.conn, self.requests, "on_body", (body,), (at,))
-            )
+            self._emit(ParserCallback, "on_body", (body,), (self._where.locate(body),))
         if self.receiving is not None:
             self.receiving._feed_body(body)
 
@@ -259,11 +242,7 @@ class RequestReader:
 
     def on_message_complete(self) -> None:
         if self.tracer.on:
-            self.tracer.emit(
-                ParserCallback(
-                    perf_counter(), self.conn, self.requests, "on_message_complete", (), ()
-                )
-            )
+            self._emit(ParserCallback, "on_message_complete", (), ())
         request, self.receiving = self.receiving, None
         self.state = ReaderState.IDLE
         if request is not None:
@@ -272,8 +251,6 @@ class RequestReader:
                 self.state = ReaderState.STOPPED  # Rule 3: nothing after it is read
 
     # --- trace events (Rule 4) ----------------------------------------------
-    # The callbacks of every request build their events in place (one call less each:
-    # recording pays it per event); the rare ones come through here.
 
     def _emit(self, cls: type[Event], *fields: Any) -> None:
         self.tracer.emit(cls(perf_counter(), self.conn, self.requests, *fields))  # type: ignore[call-arg]
