@@ -100,64 +100,40 @@ class RequestObserver:
         self, layer: Callable[[Any], Awaitable[Any]], middleware: Any, depth: int
     ) -> Callable[[Any], Awaitable[Any]]:
         """`layer`, reporting when it is entered and left (the handler if no middleware)."""
-        if middleware is None:
-            return self._observe_handler(layer, _name(layer), depth)
-        name = _name(middleware)
+        name = _name(layer if middleware is None else middleware)
+        leave = self._leave_handler if middleware is None else self._leave_middleware
         tracer, conn, req = self.tracer, self.conn, self.req
 
         async def observed(request: Any) -> Any:
             if depth > self.deepest:
                 self.deepest = depth
-            tracer.emit(MiddlewareEnter(perf_counter(), conn, req, name, depth))
             started = perf_counter()
+            if middleware is None:
+                tracer.emit(HandlerStart(started, conn, req, name))
+            else:
+                tracer.emit(MiddlewareEnter(started, conn, req, name, depth))
             try:
                 response = await layer(request)
             except BaseException as exc:
-                now, called_next = perf_counter(), self.deepest > depth
-                tracer.emit(MiddlewareExit(now, conn, req, name, depth, now - started,
-                                           _status(exc), _error(exc), called_next))  # fmt: skip
+                leave(name, depth, started, _status(exc), _error(exc))
                 raise
-            now = perf_counter()
-            status, error = (
-                (getattr(response, "status", None), "")  # a response: the common case
-                if not isinstance(response, BaseException)
-                else _outcome(response)
-            )
-            tracer.emit(MiddlewareExit(now, conn, req, name, depth, now - started, status,
-                                       error, self.deepest > depth))  # fmt: skip
+            if isinstance(response, BaseException):  # returned, not raised: told as if raised
+                leave(name, depth, started, _status(response), _error(response))
+            else:  # a response: the common case
+                leave(name, depth, started, getattr(response, "status", None), "")
             return response
 
         return observed
 
-    def _observe_handler(
-        self, handler: Callable[[Any], Awaitable[Any]], name: str, depth: int
-    ) -> Callable[[Any], Awaitable[Any]]:
-        tracer, conn, req = self.tracer, self.conn, self.req
+    def _leave_handler(
+        self, name: str, depth: int, started: float, status: int | None, error: str
+    ) -> None:
+        now = perf_counter()
+        self.tracer.emit(HandlerEnd(now, self.conn, self.req, name, now - started, status, error))
 
-        async def observed(request: Any) -> Any:
-            if depth > self.deepest:
-                self.deepest = depth
-            tracer.emit(HandlerStart(perf_counter(), conn, req, name))
-            started = perf_counter()
-            try:
-                response = await handler(request)
-            except BaseException as exc:
-                now = perf_counter()
-                tracer.emit(HandlerEnd(now, conn, req, name, now - started, _status(exc),
-                                       _error(exc)))  # fmt: skip
-                raise
-            now = perf_counter()
-            status, error = (
-                (getattr(response, "status", None), "")  # a response: the common case
-                if not isinstance(response, BaseException)
-                else _outcome(response)
-            )
-            tracer.emit(HandlerEnd(now, conn, req, name, now - started, status, error))
-            return response
-
-        return observed
-
-
-def _outcome(out: BaseException) -> tuple[int | None, str]:
-    """The status and error of an exception a layer returned: told as if raised."""
-    return _status(out), _error(out)
+    def _leave_middleware(
+        self, name: str, depth: int, started: float, status: int | None, error: str
+    ) -> None:
+        now, called_next = perf_counter(), self.deepest > depth
+        self.tracer.emit(MiddlewareExit(now, self.conn, self.req, name, depth, now - started,
+                                        status, error, called_next))  # fmt: skip
