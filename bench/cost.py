@@ -88,7 +88,7 @@ async def cost(
     elif tracing == "inspector model":
         from inspector.model import Model
 
-        app.tracer.subscribe(Model().feed)
+        app.tracer.subscribe(Model().feed, safe=True)
     app.freeze()
     server = Server(app._handle, tracer=app.tracer)
     protocol = server()

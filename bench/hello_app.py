@@ -113,7 +113,7 @@ def attach_inspector(app, live: bool) -> None:
     from inspector.views import RequestTree
 
     model = Model()
-    app.tracer.subscribe(model.feed)
+    app.tracer.subscribe(model.feed, safe=True)
     if not live:
         return
     screen = Console(file=io.StringIO(), width=120, force_terminal=True)

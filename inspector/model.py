@@ -13,6 +13,7 @@ ones, and a trace keeps at most `MAX_BYTES_PER_TRACE` bytes of what was read for
 
 from __future__ import annotations
 
+import logging
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from typing import overload
@@ -40,6 +41,8 @@ __all__ = [
     "MAX_BYTES_PER_TRACE",
     "mask_trace",
 ]
+
+logger = logging.getLogger("inspector.model")
 
 MAX_PAUSES = 1000  # per connection: a long-lived one under back-pressure stays bounded
 MAX_HELD = 64  # per connection: answers held, waiting for the write that sends them
@@ -133,28 +136,33 @@ class Model(FoldsWebSockets):
     # --- keeping events ------------------------------------------------------
 
     def feed(self, event: ev.Event) -> None:
-        kind = type(event)
-        if kind in _JOINS:  # most events: kept on their trace, folded when it is read
-            trace = self._in_flight.get((event.conn, event.req))
-            if trace is not None:
-                queue = trace._queue
-                if queue is not None:
-                    queue.append(event)
-                else:
-                    self._fold(trace, (event,))
+        """Keep `event`. Never raises: the model is subscribed with `safe=True` (the
+        tracer calls it directly), so an error of its own is logged, not the server's."""
+        try:
+            kind = type(event)
+            if kind in _JOINS:  # most events: kept on their trace, folded when it is read
+                trace = self._in_flight.get((event.conn, event.req))
+                if trace is not None:
+                    queue = trace._queue
+                    if queue is not None:
+                        queue.append(event)
+                    else:
+                        self._fold(trace, (event,))
+                    return
+                if self.server.first_event is None:
+                    self.server.first_event = event.t
+                if kind is ev.ParserCallback and event.name == "on_message_begin":  # type: ignore[attr-defined]
+                    self._open_trace(event)._queue.append(event)  # type: ignore[union-attr]
+                # Else about a request not in flight (its client left, and the cancelled
+                # handler reports late): dropped, a trace opened by it would never end.
                 return
             if self.server.first_event is None:
                 self.server.first_event = event.t
-            if kind is ev.ParserCallback and event.name == "on_message_begin":  # type: ignore[attr-defined]
-                self._open_trace(event)._queue.append(event)  # type: ignore[union-attr]
-            # Else about a request not in flight (its client left, and the cancelled
-            # handler reports late): dropped, a trace opened by it would never end.
-            return
-        if self.server.first_event is None:
-            self.server.first_event = event.t
-        handler = self._handlers.get(kind)
-        if handler is not None:
-            handler(self._mask(event) if kind in _MASKED_AS_THEY_COME else event)
+            handler = self._handlers.get(kind)
+            if handler is not None:
+                handler(self._mask(event) if kind in _MASKED_AS_THEY_COME else event)
+        except Exception:
+            logger.exception("the inspector's model failed on %r", event)
 
     def _fold(self, trace: RequestTrace, events: Sequence[ev.Event]) -> None:
         if trace._masker is None and not self.reveal:

@@ -154,7 +154,8 @@ class HttpProtocol(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         if self.tracer.on:
-            self._emit(DataReceived, self._received, data)
+            self.tracer.emit(DataReceived(perf_counter(), self.id, self.reader.requests,
+                                          self._received, data))  # fmt: skip
         self._received += len(data)
         if self.reader.state is ReaderState.STOPPED:
             if self.upgraded is not None:

@@ -173,11 +173,11 @@ class RequestReader:
         self._headers = []
         self.requests += 1
         if self.tracer.on:
-            self._emit(ParserCallback, "on_message_begin", (), ())
+            self._callback("on_message_begin")
 
     def on_url(self, url: bytes) -> None:
         if self.tracer.on:
-            self._emit(ParserCallback, "on_url", (url,), (self._where.locate(url),))
+            self._callback("on_url", (url,), (self._where.locate(url),))
         self._url += url  # the target may come in pieces, across reads
         if len(self._url) > self.limits.max_target:
             self.refuse(414, f"the request target is longer than {self.limits.max_target} bytes")
@@ -187,7 +187,7 @@ class RequestReader:
         if self.tracer.on:
             at = self._where.locate(name + b":")
             offsets = (at, self._where.locate(value) if at >= 0 else -1)
-            self._emit(ParserCallback, "on_header", (name, value), offsets)
+            self._callback("on_header", (name, value), offsets)
         headers, limits = self._headers, self.limits
         if len(headers) >= limits.max_headers:
             self.refuse(431, f"more than {limits.max_headers} header fields")
@@ -200,7 +200,7 @@ class RequestReader:
     def on_headers_complete(self) -> None:
         if self.tracer.on:
             self._where.skip_past(b"\r\n\r\n")
-            self._emit(ParserCallback, "on_headers_complete", (), ())
+            self._callback("on_headers_complete")
         parser = self._parser
         version = parser.get_http_version()
         refusal = check_head(version, self._headers)
@@ -226,23 +226,23 @@ class RequestReader:
 
     def on_body(self, body: bytes) -> None:
         if self.tracer.on:
-            self._emit(ParserCallback, "on_body", (body,), (self._where.locate(body),))
+            self._callback("on_body", (body,), (self._where.locate(body),))
         if self.receiving is not None:
             self.receiving._feed_body(body)
 
     def on_chunk_header(self) -> None:
         if self.tracer.on:
             self._where.skip_past(b"\n")  # the chunk-size line
-            self._emit(ParserCallback, "on_chunk_header", (), ())
+            self._callback("on_chunk_header")
 
     def on_chunk_complete(self) -> None:
         if self.tracer.on:
             self._where.skip_past(b"\n")  # the CRLF after the chunk's data
-            self._emit(ParserCallback, "on_chunk_complete", (), ())
+            self._callback("on_chunk_complete")
 
     def on_message_complete(self) -> None:
         if self.tracer.on:
-            self._emit(ParserCallback, "on_message_complete", (), ())
+            self._callback("on_message_complete")
         request, self.receiving = self.receiving, None
         self.state = ReaderState.IDLE
         if request is not None:
@@ -251,6 +251,13 @@ class RequestReader:
                 self.state = ReaderState.STOPPED  # Rule 3: nothing after it is read
 
     # --- trace events (Rule 4) ----------------------------------------------
+
+    def _callback(
+        self, name: str, data: tuple[bytes, ...] = (), offsets: tuple[int, ...] = ()
+    ) -> None:
+        """Tell the tracer that httptools called `name` with `data`, found at `offsets`."""
+        event = ParserCallback(perf_counter(), self.conn, self.requests, name, data, offsets)
+        self.tracer.emit(event)
 
     def _emit(self, cls: type[Event], *fields: Any) -> None:
         self.tracer.emit(cls(perf_counter(), self.conn, self.requests, *fields))  # type: ignore[call-arg]

@@ -234,11 +234,11 @@ class StreamResponse(MutableMapping[Any, Any]):
 
     def _serialize_head(self, request: Request) -> bytes:
         head = serialize_head(request.version, self._status, self._reason, self._headers.items())
-        tracer = request._protocol.tracer
-        if tracer.on:
-            tracer.emit(
-                ResponseHead(perf_counter(), *request.trace_ids, self._status, self._reason,
-                             tuple(self._headers.items()))
+        protocol = request._protocol
+        if protocol.tracer.on:
+            protocol.tracer.emit(
+                ResponseHead(perf_counter(), protocol.id, request.number, self._status,
+                             self._reason, tuple(self._headers.items()))
             )  # fmt: skip
         return head
 

@@ -100,40 +100,37 @@ class RequestObserver:
         self, layer: Callable[[Any], Awaitable[Any]], middleware: Any, depth: int
     ) -> Callable[[Any], Awaitable[Any]]:
         """`layer`, reporting when it is entered and left (the handler if no middleware)."""
-        name = _name(layer if middleware is None else middleware)
-        leave = self._leave_handler if middleware is None else self._leave_middleware
-        tracer, conn, req = self.tracer, self.conn, self.req
+        handler = middleware is None
+        named = layer if handler else middleware
+        name = getattr(named, "__name__", None) or _name(named)  # a function: most layers
+        emit, conn, req = self.tracer.emit, self.conn, self.req
 
         async def observed(request: Any) -> Any:
             if depth > self.deepest:
                 self.deepest = depth
             started = perf_counter()
-            if middleware is None:
-                tracer.emit(HandlerStart(started, conn, req, name))
+            if handler:
+                emit(HandlerStart(started, conn, req, name))
             else:
-                tracer.emit(MiddlewareEnter(started, conn, req, name, depth))
+                emit(MiddlewareEnter(started, conn, req, name, depth))
+            failed = None
             try:
                 response = await layer(request)
             except BaseException as exc:
-                leave(name, depth, started, _status(exc), _error(exc))
-                raise
-            if isinstance(response, BaseException):  # returned, not raised: told as if raised
-                leave(name, depth, started, _status(response), _error(response))
-            else:  # a response: the common case
-                leave(name, depth, started, getattr(response, "status", None), "")
+                failed, status, error = exc, _status(exc), _error(exc)
+            else:
+                if isinstance(response, BaseException):  # returned, not raised: told alike
+                    status, error = _status(response), _error(response)
+                else:  # a response (or None: the protocol's to report), the common case
+                    status, error = getattr(response, "_status", None), ""
+            now = perf_counter()
+            if handler:
+                emit(HandlerEnd(now, conn, req, name, now - started, status, error))
+            else:
+                emit(MiddlewareExit(now, conn, req, name, depth, now - started, status, error,
+                                    self.deepest > depth))  # fmt: skip
+            if failed is not None:
+                raise failed
             return response
 
         return observed
-
-    def _leave_handler(
-        self, name: str, depth: int, started: float, status: int | None, error: str
-    ) -> None:
-        now = perf_counter()
-        self.tracer.emit(HandlerEnd(now, self.conn, self.req, name, now - started, status, error))
-
-    def _leave_middleware(
-        self, name: str, depth: int, started: float, status: int | None, error: str
-    ) -> None:
-        now, called_next = perf_counter(), self.deepest > depth
-        self.tracer.emit(MiddlewareExit(now, self.conn, self.req, name, depth, now - started,
-                                        status, error, called_next))  # fmt: skip

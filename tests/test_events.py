@@ -244,6 +244,41 @@ async def test_a_failing_subscriber_is_dropped_and_the_server_keeps_serving(capl
     assert "observer bug" in caplog.text
 
 
+async def test_a_safe_subscriber_gets_every_event_alone_or_beside_others(caplog):
+    """`safe=True`: called directly while alone; beside others it gets every event too,
+    and a failing neighbour is dropped without the safe one missing anything."""
+    app = build_app()
+    alone: list[events.Event] = []
+    app.tracer.subscribe(alone.append, safe=True)
+    async with await sketch.serve(app) as server:
+        await exchange(server.port, GET_BOB, until_closed=False)
+        beside: list[events.Event] = []
+
+        def broken(event):
+            raise RuntimeError("observer bug")
+
+        app.tracer.subscribe(beside.append)
+        app.tracer.subscribe(broken)
+        before = len(alone)
+        await exchange(server.port, GET_BOB, until_closed=False)
+    assert "observer bug" in caplog.text
+    assert app.tracer.on is True  # the safe one and `beside` still listen
+    kinds = [type(e).__name__ for e in alone[:before]]
+    assert "ConnectionMade" in kinds and "ResponseEnd" in kinds
+    assert beside and alone[before:] == beside  # the second request's, in the same order
+
+
+def test_the_model_logs_its_own_failure_instead_of_raising_into_the_server(caplog):
+    from inspector.model import Model
+
+    model = Model()
+    model.feed(events.ConnectionMade(0.0, 1, 0, "127.0.0.1:1"))
+    model.feed(events.DataReceived(0.1, 1, 0, 0, None))  # type: ignore[arg-type]  # no bytes
+    assert "the inspector's model failed on DataReceived" in caplog.text
+    model.feed(events.ConnectionLost(0.2, 1, 0, "closed"))  # and it goes on
+    assert model.server.connections_open == 0
+
+
 @pytest.mark.parametrize("cls", list(events.EVENT_TYPES.values()))
 def test_events_are_small_slotted_values(cls):
     assert hasattr(cls, "__slots__")
