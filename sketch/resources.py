@@ -118,7 +118,9 @@ class Resource:
         route = self.routes.get(method) or self.routes.get(ANY_METHOD)
         if route is None:
             return None, set(self.routes)
-        return MatchInfo(params, route), _NO_METHODS
+        match = MatchInfo(params)  # dict's own __init__, then one attribute: no Python call
+        match.route = route
+        return match, _NO_METHODS
 
     def url_for(self, **parts: str) -> URL:
         raise NotImplementedError
@@ -194,14 +196,16 @@ class DynamicResource(Resource):
 class MatchInfo(dict):  # type: ignore[type-arg]
     """The route found for a request, and the variables its path captured."""
 
+    # `route` in a slot: a match is made for every request, and a slot costs less to
+    # set than a per-instance dict; that dict is made only for the rarer attributes
+    # below, when one is set (a sub-app's match, a miss).
+    __slots__ = ("route", "__dict__")
+
     # The innermost sub-application the match was found in (subapp.py, Rule 3); a
     # class default, so a match in an app without sub-apps never sets it.
     _subapp: Any = None
     http_exception: HTTPException | None = None  # a miss's 404 or 405 (MatchInfoError)
-
-    def __init__(self, params: dict[str, str], route: Route) -> None:
-        dict.__init__(self, params)
-        self.route = route
+    route: Route  # set by Resource.resolve, right after the dict is made from the values
 
     @property
     def handler(self) -> Handler:

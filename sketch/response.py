@@ -18,6 +18,8 @@ if TYPE_CHECKING:
 
 __all__ = ["StreamResponse", "Response", "json_response"]
 
+_TEXT_PLAIN = "text/plain; charset=utf-8"  # what `text=` alone says it is
+
 
 class Response(StreamResponse):
     """A response whose whole body is known when it is made."""
@@ -46,7 +48,10 @@ class Response(StreamResponse):
         if text is not None:
             if not isinstance(text, str):
                 raise TypeError(f"text must be str, got {type(text).__name__}: use body=")
-            if not has_type:
+            if not has_type and content_type is None and charset is None:
+                self._headers[CONTENT_TYPE] = _TEXT_PLAIN  # the usual text=: nothing to format
+                charset = "utf-8"
+            elif not has_type:
                 charset = charset or "utf-8"
                 self._headers[CONTENT_TYPE] = f"{content_type or 'text/plain'}; charset={charset}"
             self._body = text.encode(charset or self.charset or "utf-8")

@@ -76,7 +76,8 @@ class StreamResponse(MutableMapping[Any, Any]):
         reason: str | None = None,
         headers: Any = None,
     ) -> None:
-        self._headers: CIMultiDict[str] = CIMultiDict(headers or ())
+        # (no argument at all when there are no headers: the usual case, and the cheaper call)
+        self._headers: CIMultiDict[str] = CIMultiDict(headers) if headers else CIMultiDict()
         if status != 200 or reason is not None:  # 200 OK is the class default
             self.set_status(status, reason)
 
