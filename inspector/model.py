@@ -111,6 +111,7 @@ class Model(FoldsWebSockets):
         self.server = ServerTrace()
         self.recent = Recent(keep, self._look)  # finished, oldest first
         self._in_flight: dict[tuple[int, int], RequestTrace] = {}
+        self._latest: RequestTrace | None = None  # the in-flight trace fed last
         self.connections: deque[ConnectionTrace] = deque(maxlen=keep)  # oldest first
         self._connections: dict[int, ConnectionTrace] = {}  # the open ones
         self._open: dict[int, list[int]] = {}  # per connection, its requests in flight
@@ -141,7 +142,9 @@ class Model(FoldsWebSockets):
         try:
             kind = type(event)
             if kind in _JOINS:  # most events: kept on their trace, folded when it is read
-                trace = self._in_flight.get((event.conn, event.req))
+                trace = self._latest  # most events are about the request the last one was
+                if trace is None or trace.req != event.req or trace.conn != event.conn:
+                    trace = self._latest = self._in_flight.get((event.conn, event.req))
                 if trace is not None:
                     queue = trace._queue
                     if queue is not None:
@@ -215,6 +218,8 @@ class Model(FoldsWebSockets):
     def _finish(self, trace: RequestTrace, t: float, answered: bool) -> None:
         trace.finished = t
         self._in_flight.pop((trace.conn, trace.req), None)
+        if self._latest is trace:
+            self._latest = None
         reqs = self._open.get(trace.conn)
         if reqs is not None:
             reqs.remove(trace.req)

@@ -66,10 +66,13 @@ class RequestObserver:
     runs this for every request, so no helper stands between (each call costs).
     """
 
+    __slots__ = ("request", "tracer", "emit", "conn", "req", "deepest")
+
     def __init__(self, request: Any) -> None:
         protocol = request._protocol
         self.request = request
         self.tracer, self.conn, self.req = protocol.tracer, protocol.id, request.number
+        self.emit = self.tracer.emit
         self.deepest = -1  # the deepest layer entered so far (to tell short-circuits)
 
     # --- the router: UrlDispatcher.resolve(request, on_try) -----------------
@@ -103,9 +106,9 @@ class RequestObserver:
         handler = middleware is None
         named = layer if handler else middleware
         name = getattr(named, "__name__", None) or _name(named)  # a function: most layers
-        emit, conn, req = self.tracer.emit, self.conn, self.req
 
         async def observed(request: Any) -> Any:
+            emit, conn, req = self.emit, self.conn, self.req
             if depth > self.deepest:
                 self.deepest = depth
             started = perf_counter()
