@@ -1,6 +1,7 @@
 """What one request costs in sketch's own Python, with no socket and no client.
 
     python bench/cost.py [--requests 20000] [--path hello] [--tracing off] [--clock cpu]
+    python bench/cost.py --framework aiohttp [--path hello]
 
 The benchmark app (bench/hello_app.py: two middlewares) gets the same pipelined GET
 over and over through a transport that drops what is written; the best of eleven
@@ -9,6 +10,8 @@ subscriber that does nothing, into one that only keeps the events, and into the
 inspector's model. Under wrk the socket, the event loop and the client add to these;
 bench/budget.py shows how much. `--clock cpu` times this process's CPU instead of the
 wall clock: steadier on a machine that is busy with other work, to compare two versions.
+`--framework aiohttp` runs the same app on aiohttp, the same way (untraced only), so
+that bench/instructions.py can compare the two where wrk's rates drift.
 """
 
 from __future__ import annotations
@@ -36,13 +39,25 @@ REQUESTS = {
 
 
 class Sink(asyncio.Transport):
-    """A transport that drops what is written, and says where the client is."""
+    """A transport that drops what is written (counting the writes), and says where the
+    client is."""
+
+    writes = 0
 
     def write(self, data: bytes) -> None:
-        pass
+        self.writes += 1
+
+    def writelines(self, pieces: object) -> None:
+        self.writes += 1
 
     def is_closing(self) -> bool:
         return False
+
+    def close(self) -> None:
+        pass
+
+    def get_write_buffer_size(self) -> int:
+        return 0
 
     def pause_reading(self) -> None:
         pass
@@ -114,6 +129,38 @@ async def cost(
     return best * 1e6
 
 
+async def aiohttp_cost(
+    path: str, requests: int, clock: Callable[[], float], warmup: int, batches: int
+) -> float:
+    """The same app and request on aiohttp's own server protocol, untraced."""
+    from aiohttp import web as aiohttp_web
+
+    runner = aiohttp_web.AppRunner(make_app(aiohttp_web), access_log=None)
+    await runner.setup()
+    protocol = runner.server()
+    sink = Sink()
+    protocol.connection_made(sink)
+    data = REQUESTS[path]
+
+    async def one_request() -> None:
+        written = sink.writes
+        protocol.data_received(data)
+        while sink.writes == written:  # its handler's Task may answer on a later turn
+            await asyncio.sleep(0)
+
+    for _ in range(warmup):
+        await one_request()
+    best = float("inf")
+    for _ in range(batches):
+        started = clock()
+        for _ in range(requests):
+            await one_request()
+        best = min(best, (clock() - started) / requests)
+    protocol.connection_lost(None)
+    await runner.cleanup()
+    return best * 1e6
+
+
 TRACING = ("off", "null subscriber", "event lists", "inspector model")
 
 
@@ -121,10 +168,20 @@ CLOCKS = {"wall": time.perf_counter, "cpu": time.process_time}
 
 
 async def main(
-    requests: int, paths: list[str], tracings: list[str], clock: str, warmup: int, batches: int
+    requests: int,
+    paths: list[str],
+    tracings: list[str],
+    clock: str,
+    warmup: int,
+    batches: int,
+    framework: str = "sketch",
 ) -> None:
     print(f"{'request':8} {'tracing':18} {'us/request':>10}")
     for path in paths:
+        if framework == "aiohttp":
+            us = await aiohttp_cost(path, requests, CLOCKS[clock], warmup, batches)
+            print(f"{path:8} {'off (aiohttp)':18} {us:>10.1f}")
+            continue
         for tracing in tracings:
             us = await cost(path, tracing, requests, CLOCKS[clock], warmup, batches)
             print(f"{path:8} {tracing:18} {us:>10.1f}")
@@ -138,7 +195,14 @@ if __name__ == "__main__":
     parser.add_argument("--clock", choices=list(CLOCKS), default="wall", help="what to time")
     parser.add_argument("--warmup", type=int, default=2000, help="requests before timing")
     parser.add_argument("--batches", type=int, default=11, help="timed batches (the best counts)")
+    parser.add_argument(
+        "--framework", choices=("sketch", "aiohttp"), default="sketch", help="whose server"
+    )
     args = parser.parse_args()
+    if args.framework == "aiohttp" and args.tracing not in (None, "off"):
+        parser.error("aiohttp has no tracing to measure: use --tracing off or leave it out")
     paths = [args.path] if args.path else list(REQUESTS)
     tracings = [args.tracing] if args.tracing else list(TRACING)
-    asyncio.run(main(args.requests, paths, tracings, args.clock, args.warmup, args.batches))
+    asyncio.run(
+        main(args.requests, paths, tracings, args.clock, args.warmup, args.batches, args.framework)
+    )

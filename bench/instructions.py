@@ -1,12 +1,15 @@
 """What one request costs in machine instructions: steady where timings are not.
 
     python bench/instructions.py [--path hello] [--tracing off]
+    python bench/instructions.py --path routed --against aiohttp
 
 Runs bench/cost.py twice under valgrind's callgrind (Debian: apt-get install valgrind),
 for a short and a longer batch, and divides the difference in instructions by the
 difference in requests: startup, imports and warm-up cancel out. Instructions are not
 seconds, but on a machine shared with other work they are the same from run to run, so
 two versions of sketch can be compared with one run each (it takes a minute or two).
+`--against aiohttp` counts aiohttp's request too (the same app, untraced) and prints
+the ratio: a comparison that does not move with the machine's load, beside make bench's.
 """
 
 from __future__ import annotations
@@ -21,7 +24,9 @@ from pathlib import Path
 HERE = Path(__file__).parent
 
 
-def instructions(path: str, tracing: str, requests: int, warmup: int) -> int:
+def instructions(
+    path: str, tracing: str, requests: int, warmup: int, framework: str = "sketch"
+) -> int:
     """Instructions callgrind counted for a whole run of cost.py."""
     out = subprocess.run(
         [
@@ -40,6 +45,8 @@ def instructions(path: str, tracing: str, requests: int, warmup: int) -> int:
             path,
             "--tracing",
             tracing,
+            "--framework",
+            framework,
         ],  # fmt: skip
         capture_output=True,
         encoding="utf-8",
@@ -48,18 +55,30 @@ def instructions(path: str, tracing: str, requests: int, warmup: int) -> int:
     return int(re.search(r"Collected : (\d+)", out).group(1))
 
 
+def per_request(path: str, tracing: str, requests: int, framework: str = "sketch") -> float:
+    """Instructions per request: two runs, the difference over the extra requests."""
+    short = instructions(path, tracing, 200, warmup=200, framework=framework)
+    long = instructions(path, tracing, 200 + requests, warmup=200, framework=framework)
+    return (long - short) / requests
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--path", default="hello", choices=("hello", "routed"))
     parser.add_argument("--tracing", default="off")
     parser.add_argument("--requests", type=int, default=2000, help="the longer batch")
+    parser.add_argument("--against", choices=("aiohttp",), help="count its request too")
     args = parser.parse_args()
     if shutil.which("valgrind") is None:
         sys.exit("valgrind is not installed (Debian: apt-get install valgrind)")
-    short = instructions(args.path, args.tracing, 200, warmup=200)
-    long = instructions(args.path, args.tracing, 200 + args.requests, warmup=200)
-    per_request = (long - short) / args.requests
-    print(f"{args.path} {args.tracing}: {per_request:,.0f} instructions per request")
+    if args.against and args.tracing != "off":
+        parser.error("--against compares untraced requests: leave --tracing out")
+    ours = per_request(args.path, args.tracing, args.requests)
+    print(f"{args.path} {args.tracing}: {ours:,.0f} instructions per request")
+    if args.against:
+        theirs = per_request(args.path, "off", args.requests, framework=args.against)
+        print(f"{args.path} on {args.against}: {theirs:,.0f} instructions per request")
+        print(f"{args.against} / sketch: {theirs / ours:.2f}x")
 
 
 if __name__ == "__main__":

@@ -218,8 +218,9 @@ class RequestReader:
         )
         request.number = self.requests
         if self.tracer.on:
-            self._emit(RequestHead, request.method, request.raw_path, version,
-                       tuple(self._headers))  # fmt: skip
+            head = RequestHead(perf_counter(), self.conn, self.requests, request.method,
+                               request.raw_path, version, tuple(self._headers))  # fmt: skip
+            self.tracer.emit(head)
         self.state = ReaderState.BODY
         self.receiving = self._last = request
         self._done.append(request)

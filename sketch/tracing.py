@@ -85,17 +85,18 @@ class RequestObserver:
             outcome = "method miss" if methods else "path miss"
             params = ()
         pattern = resource.pattern
-        self.tracer.emit(RouteTried(perf_counter(), self.conn, self.req, self.request.method,
-                                    resource.canonical, pattern.pattern if pattern else "",
-                                    outcome, tuple(sorted(resource.routes)), params))  # fmt: skip
+        self.emit(RouteTried(perf_counter(), self.conn, self.req, self.request.method,
+                             resource.canonical, pattern.pattern if pattern else "",
+                             outcome, tuple(sorted(resource.routes)), params))  # fmt: skip
 
     def decided(self, match_info: Any) -> None:
         miss = match_info.http_exception
         status = 200 if miss is None else miss.status
         allowed = tuple(sorted(getattr(miss, "allowed_methods", ()))) if miss is not None else ()
-        self.tracer.emit(RouteDecision(perf_counter(), self.conn, self.req, status,
-                                       _name(match_info.handler), tuple(match_info.items()),
-                                       allowed))  # fmt: skip
+        handler = match_info.handler
+        name = getattr(handler, "__name__", None) or _name(handler)  # a function: most
+        self.emit(RouteDecision(perf_counter(), self.conn, self.req, status, name,
+                                tuple(match_info.items()), allowed))  # fmt: skip
 
     # --- the chain: wrap_handler(handler, middlewares, observe) -------------
 

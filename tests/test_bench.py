@@ -64,6 +64,26 @@ def test_cost_reports_every_case():
     assert all(float(us) > 0 for _, _, us in rows), out
 
 
+def test_cost_runs_the_same_app_on_aiohttp_and_refuses_tracing_there():
+    """cost.py --framework aiohttp (what instructions.py --against aiohttp counts)."""
+    run = [sys.executable, str(BENCH / "cost.py"), "--framework", "aiohttp", "--requests", "50"]
+    out = subprocess.run(
+        [*run, "--batches", "1", "--warmup", "10"],
+        capture_output=True,
+        encoding="utf-8",
+        check=True,
+        timeout=120,
+    ).stdout
+    rows = re.findall(r"^(hello|routed)\s+off \(aiohttp\)\s+([\d.]+)$", out, re.M)
+    assert [path for path, _ in rows] == ["hello", "routed"], out
+    assert all(float(us) > 0 for _, us in rows), out
+    refused = subprocess.run(
+        [*run, "--tracing", "inspector model"], capture_output=True, encoding="utf-8", timeout=60
+    )
+    assert refused.returncode != 0
+    assert "use --tracing off" in refused.stderr
+
+
 def test_the_websocket_echo_bench_counts_real_echoes_on_both_servers():
     """bench/ws_echo.py: each framework's /ws echoes, and the tool checks every echo."""
     out = subprocess.run(
