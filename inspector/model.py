@@ -215,7 +215,9 @@ class Model(FoldsWebSockets):
                 reqs.append(event.req)
         return trace
 
-    def _finish(self, trace: RequestTrace, t: float, answered: bool) -> None:
+    def _finish(
+        self, trace: RequestTrace, t: float, answered: bool, status: int | None = None
+    ) -> None:
         trace.finished = t
         self._in_flight.pop((trace.conn, trace.req), None)
         if self._latest is trace:
@@ -236,7 +238,8 @@ class Model(FoldsWebSockets):
                     del held[0]
         self.finished_times.append(t)
         self.server.requests_total += 1
-        status = self._status(trace)
+        if status is None:  # not told by its ResponseEnd: cut short, or refused
+            status = self._status(trace)
         if status is not None:
             self.server.statuses[status] += 1
         if self.listeners:
@@ -298,7 +301,7 @@ class Model(FoldsWebSockets):
         trace = self._in_flight.get((event.conn, event.req))
         if trace is not None:
             self._add(trace, event)
-            self._finish(trace, event.t, True)
+            self._finish(trace, event.t, True, event.status)
 
     def _on_FlowControl(self, event: ev.FlowControl) -> None:
         # A pause is the connection's (its lane shows it) and the request's it came in.
