@@ -1,7 +1,7 @@
 """What one request costs in sketch's own Python, with no socket and no client.
 
     python bench/cost.py [--requests 20000] [--path hello] [--tracing off] [--clock cpu]
-    python bench/cost.py --framework aiohttp [--path hello]
+    python bench/cost.py --framework aiohttp|asgi [--path hello]
 
 The benchmark app (bench/hello_app.py: two middlewares) gets the same pipelined GET
 over and over through a transport that drops what is written; the best of eleven
@@ -10,8 +10,9 @@ subscriber that does nothing, into one that only keeps the events, and into the
 inspector's model. Under wrk the socket, the event loop and the client add to these;
 bench/budget.py shows how much. `--clock cpu` times this process's CPU instead of the
 wall clock: steadier on a machine that is busy with other work, to compare two versions.
-`--framework aiohttp` runs the same app on aiohttp, the same way (untraced only), so
-that bench/instructions.py can compare the two where wrk's rates drift.
+`--framework aiohttp` runs the same app on aiohttp, the same way (untraced only), and
+`--framework asgi` the bare ASGI app on uvicorn's protocol, so that
+bench/instructions.py can compare them where wrk's rates drift.
 """
 
 from __future__ import annotations
@@ -129,15 +130,35 @@ async def cost(
     return best * 1e6
 
 
-async def aiohttp_cost(
-    path: str, requests: int, clock: Callable[[], float], warmup: int, batches: int
+async def peer_cost(
+    framework: str, path: str, requests: int, clock: Callable[[], float], warmup: int, batches: int
 ) -> float:
-    """The same app and request on aiohttp's own server protocol, untraced."""
-    from aiohttp import web as aiohttp_web
+    """The same request on a peer's own server protocol, untraced: aiohttp with the same
+    app, or uvicorn's httptools protocol with the bare ASGI app (the floor under every
+    framework on uvicorn)."""
+    cleanup = None
+    if framework == "aiohttp":
+        from aiohttp import web as aiohttp_web
 
-    runner = aiohttp_web.AppRunner(make_app(aiohttp_web), access_log=None)
-    await runner.setup()
-    protocol = runner.server()
+        runner = aiohttp_web.AppRunner(make_app(aiohttp_web), access_log=None)
+        await runner.setup()
+        protocol, cleanup = runner.server(), runner.cleanup
+    else:
+        from email.utils import formatdate
+
+        from hello_app import bare_asgi
+        from uvicorn.config import Config
+        from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+        from uvicorn.server import ServerState
+
+        config = Config(bare_asgi, http="httptools", loop="asyncio", access_log=False,
+                        lifespan="off", log_level="warning")  # fmt: skip
+        config.load()
+        state = ServerState()
+        # What uvicorn's server sets for every answer (its main loop refreshes the date).
+        date = formatdate(usegmt=True).encode()
+        state.default_headers = [(b"date", date), *config.encoded_headers]
+        protocol = HttpToolsProtocol(config, state, {})
     sink = Sink()
     protocol.connection_made(sink)
     data = REQUESTS[path]
@@ -157,7 +178,8 @@ async def aiohttp_cost(
             await one_request()
         best = min(best, (clock() - started) / requests)
     protocol.connection_lost(None)
-    await runner.cleanup()
+    if cleanup is not None:
+        await cleanup()
     return best * 1e6
 
 
@@ -178,9 +200,9 @@ async def main(
 ) -> None:
     print(f"{'request':8} {'tracing':18} {'us/request':>10}")
     for path in paths:
-        if framework == "aiohttp":
-            us = await aiohttp_cost(path, requests, CLOCKS[clock], warmup, batches)
-            print(f"{path:8} {'off (aiohttp)':18} {us:>10.1f}")
+        if framework != "sketch":
+            us = await peer_cost(framework, path, requests, CLOCKS[clock], warmup, batches)
+            print(f"{path:8} {f'off ({framework})':18} {us:>10.1f}")
             continue
         for tracing in tracings:
             us = await cost(path, tracing, requests, CLOCKS[clock], warmup, batches)
@@ -196,11 +218,14 @@ if __name__ == "__main__":
     parser.add_argument("--warmup", type=int, default=2000, help="requests before timing")
     parser.add_argument("--batches", type=int, default=11, help="timed batches (the best counts)")
     parser.add_argument(
-        "--framework", choices=("sketch", "aiohttp"), default="sketch", help="whose server"
+        "--framework",
+        choices=("sketch", "aiohttp", "asgi"),
+        default="sketch",
+        help="whose server (asgi: the bare ASGI app on uvicorn)",
     )
     args = parser.parse_args()
-    if args.framework == "aiohttp" and args.tracing not in (None, "off"):
-        parser.error("aiohttp has no tracing to measure: use --tracing off or leave it out")
+    if args.framework != "sketch" and args.tracing not in (None, "off"):
+        parser.error(f"{args.framework} has no tracing to measure: use --tracing off")
     paths = [args.path] if args.path else list(REQUESTS)
     tracings = [args.tracing] if args.tracing else list(TRACING)
     asyncio.run(

@@ -1,15 +1,16 @@
 """What one request costs in machine instructions: steady where timings are not.
 
     python bench/instructions.py [--path hello] [--tracing off]
-    python bench/instructions.py --path routed --against aiohttp
+    python bench/instructions.py --path routed --against aiohttp   (or asgi)
 
 Runs bench/cost.py twice under valgrind's callgrind (Debian: apt-get install valgrind),
 for a short and a longer batch, and divides the difference in instructions by the
 difference in requests: startup, imports and warm-up cancel out. Instructions are not
 seconds, but on a machine shared with other work they are the same from run to run, so
 two versions of sketch can be compared with one run each (it takes a minute or two).
-`--against aiohttp` counts aiohttp's request too (the same app, untraced) and prints
-the ratio: a comparison that does not move with the machine's load, beside make bench's.
+`--against aiohttp` counts aiohttp's request too (the same app, untraced), `--against
+asgi` the bare ASGI app's on uvicorn, and prints the ratio: a comparison that does not
+move with the machine's load, beside make bench's.
 """
 
 from __future__ import annotations
@@ -67,7 +68,9 @@ def main() -> None:
     parser.add_argument("--path", default="hello", choices=("hello", "routed"))
     parser.add_argument("--tracing", default="off")
     parser.add_argument("--requests", type=int, default=2000, help="the longer batch")
-    parser.add_argument("--against", choices=("aiohttp",), help="count its request too")
+    parser.add_argument(
+        "--against", choices=("aiohttp", "asgi"), help="count its request too (asgi: on uvicorn)"
+    )
     args = parser.parse_args()
     if shutil.which("valgrind") is None:
         sys.exit("valgrind is not installed (Debian: apt-get install valgrind)")

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 BENCH = Path(__file__).parent.parent / "bench"
 
@@ -64,9 +65,11 @@ def test_cost_reports_every_case():
     assert all(float(us) > 0 for _, _, us in rows), out
 
 
-def test_cost_runs_the_same_app_on_aiohttp_and_refuses_tracing_there():
-    """cost.py --framework aiohttp (what instructions.py --against aiohttp counts)."""
-    run = [sys.executable, str(BENCH / "cost.py"), "--framework", "aiohttp", "--requests", "50"]
+@pytest.mark.parametrize("framework", ["aiohttp", "asgi"])
+def test_cost_runs_a_peer_in_process_and_refuses_tracing_there(framework):
+    """cost.py --framework aiohttp|asgi (what instructions.py --against counts): each
+    request answered, or the wait for its answer would never end."""
+    run = [sys.executable, str(BENCH / "cost.py"), "--framework", framework, "--requests", "50"]
     out = subprocess.run(
         [*run, "--batches", "1", "--warmup", "10"],
         capture_output=True,
@@ -74,7 +77,7 @@ def test_cost_runs_the_same_app_on_aiohttp_and_refuses_tracing_there():
         check=True,
         timeout=120,
     ).stdout
-    rows = re.findall(r"^(hello|routed)\s+off \(aiohttp\)\s+([\d.]+)$", out, re.M)
+    rows = re.findall(rf"^(hello|routed)\s+off \({framework}\)\s+([\d.]+)$", out, re.M)
     assert [path for path, _ in rows] == ["hello", "routed"], out
     assert all(float(us) > 0 for _, us in rows), out
     refused = subprocess.run(
