@@ -22,7 +22,7 @@ import asyncio
 import sys
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -88,6 +88,26 @@ def keep_event_lists() -> Callable[[Event], None]:
     return keep
 
 
+async def best_of(
+    one_request: Callable[[], Awaitable[None]],
+    requests: int,
+    clock: Callable[[], float],
+    warmup: int,
+    batches: int,
+) -> float:
+    """µs per request in the best of `batches` timed batches, after `warmup` requests."""
+    for _ in range(warmup):
+        await one_request()
+    best = float("inf")
+    for _ in range(batches):
+        started = clock()
+        for _ in range(requests):
+            await one_request()
+        best = min(best, (clock() - started) / requests)
+        await asyncio.sleep(0)  # let answers held for the next turn go, outside the timing
+    return best * 1e6
+
+
 async def cost(
     path: str,
     tracing: str,
@@ -116,18 +136,10 @@ async def cost(
         while not protocol.idle:  # Python 3.11: the handler's Task starts next turn
             await asyncio.sleep(0)
 
-    for _ in range(warmup):
-        await one_request()
-    best = float("inf")
-    for _ in range(batches):
-        started = clock()
-        for _ in range(requests):
-            await one_request()
-        best = min(best, (clock() - started) / requests)
-        await asyncio.sleep(0)  # let the held answers go
+    us = await best_of(one_request, requests, clock, warmup, batches)
     protocol.connection_lost(None)
     await server.shutdown(0)
-    return best * 1e6
+    return us
 
 
 async def peer_cost(
@@ -169,18 +181,11 @@ async def peer_cost(
         while sink.writes == written:  # its handler's Task may answer on a later turn
             await asyncio.sleep(0)
 
-    for _ in range(warmup):
-        await one_request()
-    best = float("inf")
-    for _ in range(batches):
-        started = clock()
-        for _ in range(requests):
-            await one_request()
-        best = min(best, (clock() - started) / requests)
+    us = await best_of(one_request, requests, clock, warmup, batches)
     protocol.connection_lost(None)
     if cleanup is not None:
         await cleanup()
-    return best * 1e6
+    return us
 
 
 TRACING = ("off", "null subscriber", "event lists", "inspector model")
