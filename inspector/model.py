@@ -145,7 +145,7 @@ class Model(FoldsWebSockets):
                 trace = self._latest  # most events are about the request the last one was
                 if trace is None or trace.req != event.req or trace.conn != event.conn:
                     trace = self._latest = self._in_flight.get((event.conn, event.req))
-                if trace is not None:
+                if trace is not None:  # _add written out: a call less per event (~2%)
                     queue = trace._queue
                     if queue is not None:
                         queue.append(event)

@@ -66,13 +66,12 @@ class RequestObserver:
     runs this for every request, so no helper stands between (each call costs).
     """
 
-    __slots__ = ("request", "tracer", "emit", "conn", "req", "deepest")
+    __slots__ = ("request", "emit", "conn", "req", "deepest")
 
     def __init__(self, request: Any) -> None:
         protocol = request._protocol
         self.request = request
-        self.tracer, self.conn, self.req = protocol.tracer, protocol.id, request.number
-        self.emit = self.tracer.emit
+        self.emit, self.conn, self.req = protocol.tracer.emit, protocol.id, request.number
         self.deepest = -1  # the deepest layer entered so far (to tell short-circuits)
 
     # --- the router: UrlDispatcher.resolve(request, on_try) -----------------
@@ -93,10 +92,9 @@ class RequestObserver:
         miss = match_info.http_exception
         status = 200 if miss is None else miss.status
         allowed = tuple(sorted(getattr(miss, "allowed_methods", ()))) if miss is not None else ()
-        handler = match_info.handler
-        name = getattr(handler, "__name__", None) or _name(handler)  # a function: most
-        self.emit(RouteDecision(perf_counter(), self.conn, self.req, status, name,
-                                tuple(match_info.items()), allowed))  # fmt: skip
+        self.emit(RouteDecision(perf_counter(), self.conn, self.req, status,
+                                _name(match_info.handler), tuple(match_info.items()),
+                                allowed))  # fmt: skip
 
     # --- the chain: wrap_handler(handler, middlewares, observe) -------------
 
@@ -105,8 +103,7 @@ class RequestObserver:
     ) -> Callable[[Any], Awaitable[Any]]:
         """`layer`, reporting when it is entered and left (the handler if no middleware)."""
         handler = middleware is None
-        named = layer if handler else middleware
-        name = getattr(named, "__name__", None) or _name(named)  # a function: most layers
+        name = _name(layer if handler else middleware)
 
         async def observed(request: Any) -> Any:
             emit, conn, req = self.emit, self.conn, self.req
