@@ -68,13 +68,12 @@ class Recent(Sequence[RequestTrace]):
     def __init__(self, maxlen: int, look: Callable[[RequestTrace], RequestTrace]) -> None:
         self._ring: deque[RequestTrace] = deque(maxlen=maxlen)
         self._look = look
+        # The deque's own: each request ends with it, no Python call of ours between.
+        self.append: Callable[[RequestTrace], None] = self._ring.append
 
     @property
     def maxlen(self) -> int | None:
         return self._ring.maxlen
-
-    def append(self, trace: RequestTrace) -> None:
-        self._ring.append(trace)
 
     def __len__(self) -> int:
         return len(self._ring)
@@ -114,7 +113,7 @@ class Model(FoldsWebSockets):
         self._latest: RequestTrace | None = None  # the in-flight trace fed last
         self.connections: deque[ConnectionTrace] = deque(maxlen=keep)  # oldest first
         self._connections: dict[int, ConnectionTrace] = {}  # the open ones
-        self._open: dict[int, list[int]] = {}  # per connection, its requests in flight
+        self._open: dict[int, list[int]] = {}  # per open connection, its requests in flight
         self._last_read: dict[int, ev.DataReceived] = {}  # per connection
         # Per connection, answered requests whose answer is still held (writer.py): the
         # next AnswersFlushed on it took them out. Bounded: a streamed answer has none.
@@ -155,7 +154,8 @@ class Model(FoldsWebSockets):
                 if self.server.first_event is None:
                     self.server.first_event = event.t
                 if kind is ev.ParserCallback and event.name == "on_message_begin":  # type: ignore[attr-defined]
-                    self._open_trace(event)._queue.append(event)  # type: ignore[union-attr]
+                    self._latest = trace = self._open_trace(event)  # its next events find it
+                    trace._queue.append(event)  # type: ignore[union-attr]
                 # Else about a request not in flight (its client left, and the cancelled
                 # handler reports late): dropped, a trace opened by it would never end.
                 return
@@ -223,10 +223,8 @@ class Model(FoldsWebSockets):
         if self._latest is trace:
             self._latest = None
         reqs = self._open.get(trace.conn)
-        if reqs is not None:
+        if reqs is not None:  # the list stays: the connection's next request joins it
             reqs.remove(trace.req)
-            if not reqs:
-                del self._open[trace.conn]
         self.recent.append(trace)
         if answered:
             held = self._held.get(trace.conn)
@@ -275,7 +273,7 @@ class Model(FoldsWebSockets):
         self._held.pop(event.conn, None)
         if event.conn in self.websockets:  # its WebSocketClosed comes next, and ends it
             self.websockets[event.conn].lost = event.t
-        for req in list(self._open.get(event.conn, ())):  # this connection's only
+        for req in self._open.pop(event.conn, ()):  # this connection's only
             self._finish(self._in_flight[(event.conn, req)], event.t, False)  # cut short
 
     def _on_DataReceived(self, event: ev.DataReceived) -> None:

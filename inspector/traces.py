@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -46,19 +46,22 @@ class RequestTrace:
     target: str = ""
     version: str = ""
     headers: tuple[tuple[str, str], ...] = ()
-    reads: list[ev.DataReceived] = field(default_factory=list)  # reads that carried it
-    parser: list[ev.ParserCallback] = field(default_factory=list)
+    # The sequences below are an empty tuple until their first event, then a list (fold
+    # makes it): most traces are never read, nor folded, and a tuple costs nothing to
+    # make or to free, where six empty lists per request did (docs/performance.md).
+    reads: Sequence[ev.DataReceived] = ()  # the reads that carried it
+    parser: Sequence[ev.ParserCallback] = ()
     error: ev.ParseError | None = None
-    routes: list[ev.RouteTried] = field(default_factory=list)
+    routes: Sequence[ev.RouteTried] = ()
     decision: ev.RouteDecision | None = None
-    layers: list[ev.MiddlewareEnter | ev.MiddlewareExit] = field(default_factory=list)
+    layers: Sequence[ev.MiddlewareEnter | ev.MiddlewareExit] = ()
     handler_start: ev.HandlerStart | None = None
     handler_end: ev.HandlerEnd | None = None
-    hooks: list[ev.HookEnd] = field(default_factory=list)  # on_response_prepare
+    hooks: Sequence[ev.HookEnd] = ()  # on_response_prepare
     response: ev.ResponseHead | None = None
     end: ev.ResponseEnd | None = None
     # Where it waited: its handler's Task, a 100 Continue, back-pressure (in time order).
-    waits: list[ev.HandlerWaited | ev.ContinueSent | ev.FlowControl] = field(default_factory=list)
+    waits: Sequence[ev.HandlerWaited | ev.ContinueSent | ev.FlowControl] = ()
     flushed: ev.AnswersFlushed | None = None  # the write that took its answer to the socket
     websocket: Conversation | None = None  # the WebSocket it upgraded to (conversation.py)
     finished: float | None = None
@@ -135,9 +138,14 @@ class HookRun:
     error: str = ""
 
 
-@dataclass
+@dataclass(slots=True)
 class ServerTrace:
-    """The server's life: hooks, shutdown phases, connections, and a count of requests."""
+    """The server's life: hooks, shutdown phases, connections, and a count of requests.
+
+    Slotted, as the traces are: the model reads and counts in it at every request, and
+    on Python 3.13 an attribute that also has a class-level default (a plain
+    dataclass's) is read through the slow, unspecialized path each time.
+    """
 
     url: str = ""
     started: float | None = None
@@ -176,7 +184,7 @@ def attach_read(trace: RequestTrace, read: ev.DataReceived | None) -> None:
     """Keep `read` as one that carried this request (a parser event came in it)."""
     if read is not None and (not trace.reads or trace.reads[-1] is not read):
         if trace.bytes_kept + len(read.data) <= MAX_BYTES_PER_TRACE:
-            trace.reads.append(read)
+            _append(trace, "reads", read)
             trace.bytes_kept += len(read.data)
 
 
@@ -188,7 +196,7 @@ def _parser_callback(trace: RequestTrace, event: ev.ParserCallback) -> None:
         if not trace.target:
             trace.method = _method_before(trace, event.offsets[:1])
         trace.target += event.data[0].decode("utf-8", "surrogateescape")
-    trace.parser.append(event)
+    _append(trace, "parser", event)
 
 
 def _parse_error(trace: RequestTrace, event: ev.ParseError) -> None:
@@ -207,7 +215,16 @@ def _set(name: str) -> Callable[[RequestTrace, Any], None]:
 
 
 def _add_to(name: str) -> Callable[[RequestTrace, Any], None]:
-    return lambda trace, event: getattr(trace, name).append(event)
+    return lambda trace, event: _append(trace, name, event)
+
+
+def _append(trace: RequestTrace, name: str, event: ev.Event) -> None:
+    """Add `event` to the sequence `name` of `trace`: its list, made at its first event."""
+    events = getattr(trace, name)
+    if events:
+        events.append(event)
+    else:
+        setattr(trace, name, [event])
 
 
 _FOLD: dict[type, Callable[[RequestTrace, Any], None]] = {

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from time import perf_counter
+from types import FunctionType
 from typing import Any
 
 from .events import (
@@ -28,6 +29,8 @@ __all__ = ["RequestObserver"]
 
 
 def _name(func: Any) -> str:
+    if type(func) is FunctionType:  # most handlers and middlewares: no lookup that misses
+        return func.__name__
     func = getattr(func, "func", func)  # a partial: name what it wraps
     return getattr(func, "__name__", None) or type(func).__name__
 

@@ -4,6 +4,7 @@ what a reader gets is the same as if every event had been folded as it came."""
 from __future__ import annotations
 
 import asyncio
+import gc
 
 import sketch
 from inspector.model import MAX_BYTES_PER_TRACE, MAX_UNFOLDED, Model
@@ -117,6 +118,31 @@ def test_counters_are_kept_per_event_and_traces_nobody_read_stay_unfolded():
     assert model.recent[-1].status == 200 and model.recent[-2].status == 404
     assert [t.req for t in reversed(model.recent)] == [10, 9, 8, 7, 6]
     assert [t.req for t in model.recent[1:3]] == [7, 8]
+
+
+def test_a_trace_nobody_reads_holds_one_list_its_events_and_gets_others_when_folded():
+    # The ring frees its oldest trace at every request (cold, under load): a trace
+    # nobody read holds the list of its events and no empty list per kind of event.
+    model = Model(keep=5)
+    for req in range(1, 4):
+        for event in one_request(req):
+            model.feed(event)
+    for trace in model.recent._ring:
+        assert [r for r in gc.get_referents(trace) if type(r) is list] == [trace._queue]
+    trace = model.recent[-1]  # folded now
+    assert [c.name for c in trace.parser] == ["on_message_begin", "on_url"]
+    assert len(trace.reads) == 1 and trace.routes == () and trace.hooks == ()
+
+
+def test_a_connection_that_ends_leaves_none_of_its_requests_in_flight():
+    model = Model()
+    model.feed(ev.ConnectionMade(1.0, 1, 0, "127.0.0.1:5000"))
+    for event in one_request(1) + one_request(2) + one_request(3)[:3]:  # the third cut short
+        model.feed(event)
+    assert list(model.in_flight) == [(1, 3)]
+    model.feed(ev.ConnectionLost(2.0, 1, 0, "closed"))
+    assert model.in_flight == {} and model._open == {}
+    assert [(t.req, t.finished) for t in model.recent] == [(1, 1.2), (2, 1.2), (3, 2.0)]
 
 
 def test_a_listener_gets_the_trace_folded_and_it_stays_up_to_date():
