@@ -55,8 +55,9 @@ _JOINS = frozenset({
     ev.ContinueSent,
 })  # fmt: skip
 # Masked as they come (what is masked carries over from one to the next on a connection);
-# the connection's end lets its masker forget it. The rest are masked when folded.
-_MASKED_AS_THEY_COME = frozenset({ev.DataReceived, ev.WebSocketFrame, ev.ConnectionLost})
+# the connection's end lets its masker forget it. The rest are masked when folded. Reads
+# are too, by _on_DataReceived itself: one a request, a call less than through here.
+_MASKED_AS_THEY_COME = frozenset({ev.WebSocketFrame, ev.ConnectionLost})
 
 
 class Recent(Sequence[RequestTrace]):
@@ -277,6 +278,7 @@ class Model(FoldsWebSockets):
             self._finish(self._in_flight[(event.conn, req)], event.t, False)  # cut short
 
     def _on_DataReceived(self, event: ev.DataReceived) -> None:
+        event = self._mask.read(event)  # with what came before it on the connection
         self._last_read[event.conn] = event
         for req in self._open.get(event.conn, ()):  # the requests it may carry more of
             trace = self._in_flight[(event.conn, req)]

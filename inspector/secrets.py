@@ -123,7 +123,7 @@ class Masker:
             return event
         kind = type(event)
         if kind is ev.DataReceived:
-            return self._read(event)  # type: ignore[arg-type]
+            return self.read(event)  # type: ignore[arg-type]
         if kind is ev.ParserCallback:
             return self._callback(event)  # type: ignore[arg-type]
         if kind is ev.RequestHead:
@@ -147,7 +147,10 @@ class Masker:
             self._url.pop(event.conn, None)
         return event
 
-    def _read(self, event: ev.DataReceived) -> ev.DataReceived:
+    def read(self, event: ev.DataReceived) -> ev.DataReceived:
+        """A read, masked with the unfinished line before it on its connection."""
+        if self.reveal:
+            return event
         carry = self._carry.get(event.conn, b"")
         buffer = carry + event.data
         line_end = buffer.rfind(b"\n")
