@@ -1,15 +1,23 @@
 """Throughput side by side: sketch, aiohttp, Starlette, bare ASGI and the protocol ceiling.
 
-    python bench/run.py [--duration 3] [--rounds 7] [--connections 50]
+    python bench/run.py [--duration 3] [--rounds 3] [--turns 10] [--connections 50]
 
-Each server runs in its own process on loopback; wrk (one thread, 50 connections)
-loads one at a time. This machine's speed drifts from minute to minute (other work
-shares it), so the servers are all started first and stay up, idle when not loaded,
-and each round runs every server once for a few seconds, in an order that turns by one
-each round. A ratio (sketch / aiohttp, ...) is taken within each round, from two runs
-seconds apart, and the median of those per-round ratios is reported: drift between
-rounds cancels out. Beside each rate, the server's own CPU time per request (from
-/proc, Linux) says what a request costs it when it is saturated.
+Each server runs in its own process on loopback, on one CPU, and wrk (one thread, 50
+connections) on another. This machine's speed drifts from second to second (other work
+shares it), so the servers are all started first and stay up, idle when not loaded.
+
+- Alone: each round loads every server once for a few seconds, in an order that turns
+  by one each round: the table of rates, latencies and the server's own CPU time per
+  request (from /proc, Linux), medians over the rounds.
+- Paired: the ratios the targets are set for (sketch / aiohttp, ...) are measured
+  pair by pair, the two servers loaded in turn in short runs (a b b a a b ...), many
+  times. The ratio is of their CPU time per request, summed over all their runs: the
+  machine's drift, which on this one moves a server's CPU per request by a third from
+  one run to the next, falls on both alike. Each keeps a whole CPU to itself, as when
+  measured alone (loading both at once on a shared CPU was tried: steady, but it
+  changes the regime, every loop turn finding more requests waiting, which favours
+  the servers that pay per turn). Reported: the ratio, and the lowest and highest of
+  the per-pair ratios.
 """
 
 from __future__ import annotations
@@ -23,6 +31,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -91,25 +100,39 @@ def to_ms(text: str) -> float:
     return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
 
 
-def run_wrk(port: int, path: str, duration: float, connections: int) -> tuple[float, float, float]:
-    out = subprocess.run(
-        [
-            "wrk",
-            "-t1",
-            f"-c{connections}",
-            f"-d{int(duration)}s",
-            "--latency",
-            f"http://127.0.0.1:{port}{path}",
-        ],
-        capture_output=True,
-        encoding="utf-8",
-        check=True,
-    ).stdout
-    if "Non-2xx" in out or "Socket errors" in out:
+# Servers on the last CPU, wrk on the first: neither takes the other's (Linux only).
+PINNED = hasattr(os, "sched_setaffinity") and (os.cpu_count() or 1) >= 2
+SERVER_CPU = {(os.cpu_count() or 1) - 1}
+CLIENT_CPU = {0}
+
+
+def pin(cpus: set[int]) -> Callable[[], None] | None:
+    """For Popen: run the child on `cpus`, where the machine lets us choose."""
+    return (lambda: os.sched_setaffinity(0, cpus)) if PINNED else None
+
+
+def start_wrk(port: int, path: str, duration: float, connections: int) -> subprocess.Popen[str]:
+    command = ["wrk", "-t1", f"-c{connections}", f"-d{int(duration)}s", "--latency",
+               f"http://127.0.0.1:{port}{path}"]  # fmt: skip
+    return subprocess.Popen(
+        command, stdout=subprocess.PIPE, encoding="utf-8", preexec_fn=pin(CLIENT_CPU)
+    )
+
+
+def read_wrk(wrk: subprocess.Popen[str]) -> tuple[int, float, float, float]:
+    """Requests answered, req/s, p50 and p99 (ms), once wrk is done."""
+    out, _ = wrk.communicate()
+    if wrk.returncode != 0 or "Non-2xx" in out or "Socket errors" in out:
         raise RuntimeError(f"wrk saw errors:\n{out}")
+    requests = int(re.search(r"(\d+) requests in", out).group(1))
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     p50 = to_ms(re.search(r"^\s+50%\s+(\S+)", out, re.M).group(1))
     p99 = to_ms(re.search(r"^\s+99%\s+(\S+)", out, re.M).group(1))
+    return requests, rate, p50, p99
+
+
+def run_wrk(port: int, path: str, duration: float, connections: int) -> tuple[float, float, float]:
+    _, rate, p50, p99 = read_wrk(start_wrk(port, path, duration, connections))
     return rate, p50, p99
 
 
@@ -117,7 +140,9 @@ def start(target: Target) -> None:
     target.port = free_port()
     command = [part.replace("{port}", str(target.port)) for part in target.command]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    target.server = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
+    target.server = subprocess.Popen(
+        command, env=env, stdout=subprocess.DEVNULL, preexec_fn=pin(SERVER_CPU)
+    )
 
 
 def cpu_seconds(pid: int) -> float:
@@ -147,10 +172,49 @@ def paired(by_name: dict[str, Target], a: str, b: str, what: str = "rates") -> f
     return statistics.median(x / y for x, y in zip(mine, theirs, strict=True) if y)
 
 
-def report(found: list[Target]) -> None:
+# The ratios the targets are set for: a / b, measured with both loaded at once.
+COMPARISONS = [
+    ("hello:  sketch / aiohttp", "sketch hello", "aiohttp hello", ">= 1.5x"),
+    ("hello:  sketch / bare ASGI", "sketch hello", "bare ASGI hello (uvicorn)", ">= 1.25x"),
+    ("hello:  sketch / starlette", "sketch hello", "starlette hello (uvicorn)", ""),
+    ("routed: sketch / aiohttp", "sketch routed+2 middlewares", "aiohttp routed+2 middlewares",
+     ">= 1.5x"),
+    ("routed: sketch / starlette", "sketch routed+2 middlewares",
+     "starlette routed+2 middlewares", ""),
+    ("tracing: recording / untraced", "sketch hello, inspector recording", "sketch hello",
+     ">= 0.50x"),
+    ("tracing: live view / untraced", "sketch hello, inspector live view", "sketch hello",
+     ">= 0.30x"),
+    ("uvloop: sketch / aiohttp", "sketch hello on uvloop", "aiohttp hello", ""),
+]  # fmt: skip
+
+
+def measure_pair(
+    a: Target, b: Target, duration: float, connections: int, turns: int
+) -> tuple[float, list[float]]:
+    """Load a and b in turn (a b, b a, ...): b's CPU per request over a's, from the sums
+    over all runs (above 1: a is cheaper), and the same ratio for each turn."""
+    used, answered = {a.name: 0.0, b.name: 0}, {a.name: 0, b.name: 0}
+    each = []
+    for turn in range(turns):
+        cost = {}
+        for t in (a, b) if turn % 2 == 0 else (b, a):
+            assert t.server is not None
+            before = cpu_seconds(t.server.pid)
+            done, *_ = read_wrk(start_wrk(t.port, t.path, duration, connections))
+            spent = cpu_seconds(t.server.pid) - before
+            used[t.name] += spent
+            answered[t.name] += done
+            cost[t.name] = spent / done
+        each.append(cost[b.name] / cost[a.name])
+    ratio = (used[b.name] / answered[b.name]) / (used[a.name] / answered[a.name])
+    return ratio, each
+
+
+def report(found: list[Target], pairs: dict[str, tuple[float, list[float]]]) -> None:
     by_name = {t.name: t for t in found}
     print(
-        f"\n{'server':38} {'req/s (median)':>15} {'p50 ms':>8} {'p99 ms':>8} {'CPU µs/req':>11}"
+        f"\n{'alone':38} {'req/s (median)':>15} {'p50 ms':>8} {'p99 ms':>8} {'CPU µs/req':>11}"
         "   runs (req/s)"
     )
     for t in found:
@@ -160,37 +224,25 @@ def report(found: list[Target]) -> None:
             f"{statistics.median(t.p50):>8.2f} {statistics.median(t.p99):>8.2f} "
             f"{statistics.median(t.cpu):>11.1f}   {runs}"
         )
-
-    def line(label: str, a: str, b: str, target: str = "") -> None:
-        rate = paired(by_name, a, b)
-        # The same comparison in CPU per request: b's cost over a's, so >1 means a is cheaper.
-        cost = paired(by_name, b, a, "cpu")
-        print(f"{label:28} = {rate:.2f}x   (CPU per request: {cost:.2f}x){target}")
-
-    print(f"\nPython {sys.version.split()[0]}; ratios are medians of per-round ratios")
-    line("hello:  sketch / aiohttp", "sketch hello", "aiohttp hello", "   target >= 1.5x")
-    line("hello:  sketch / bare ASGI", "sketch hello", "bare ASGI hello (uvicorn)",
-         "   target >= 1.25x")  # fmt: skip
-    line("hello:  sketch / starlette", "sketch hello", "starlette hello (uvicorn)")
-    line("hello:  sketch / ceiling", "sketch hello", "ceiling (bare httptools protocol)")
-    line("routed: sketch / aiohttp", "sketch routed+2 middlewares",
-         "aiohttp routed+2 middlewares", "   target >= 1.5x")  # fmt: skip
-    line("routed: sketch / starlette", "sketch routed+2 middlewares",
-         "starlette routed+2 middlewares")  # fmt: skip
     p99 = paired(by_name, "sketch hello", "aiohttp hello", "p99")
-    print(f"{'p99:    sketch / aiohttp':28} = {p99:.2f}x   target <= 1.0x")
-    line("tracing: recording / untraced", "sketch hello, inspector recording", "sketch hello",
-         "   target >= 0.50x")  # fmt: skip
-    line("tracing: live view / untraced", "sketch hello, inspector live view", "sketch hello",
-         "   target >= 0.30x")  # fmt: skip
-    if "sketch hello on uvloop" in by_name:
-        line("uvloop: sketch / aiohttp", "sketch hello on uvloop", "aiohttp hello")
+    print(f"\n{'p99:    sketch / aiohttp':30} = {p99:.2f}x   (alone, per round)   target <= 1.0x")
+    print(
+        f"\nPython {sys.version.split()[0]}; paired, in turns: the ratio of CPU per request,"
+        " [lowest, highest turn]"
+    )
+    for label, _, _, target in COMPARISONS:
+        if label in pairs:
+            ratio, each = pairs[label]
+            goal = f"   target {target}" if target else ""
+            print(f"{label:30} = {ratio:.2f}x  [{min(each):.2f}, {max(each):.2f}]{goal}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=float, default=3.0, help="seconds per wrk run")
-    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--rounds", type=int, default=3, help="rounds with each server alone")
+    parser.add_argument("--turns", type=int, default=10, help="runs of each server in a pair")
+    parser.add_argument("--pair-duration", type=float, default=2.0, help="seconds per paired run")
     parser.add_argument("--connections", type=int, default=50)
     args = parser.parse_args()
     if shutil.which("wrk") is None:
@@ -202,6 +254,8 @@ def main() -> None:
     except ImportError:
         with_uvloop = False
     found = targets(with_uvloop)
+    by_name = {t.name: t for t in found}
+    pairs: dict[str, tuple[float, list[float]]] = {}
     try:
         for target in found:
             start(target)
@@ -217,12 +271,18 @@ def main() -> None:
                     f" {target.cpu[-1]:>7.1f} µs CPU/req",
                     flush=True,
                 )
+        for label, a, b, _ in COMPARISONS:
+            if a in by_name and b in by_name:
+                pairs[label] = measure_pair(
+                    by_name[a], by_name[b], args.pair_duration, args.connections, args.turns
+                )
+                print(f"paired: {label:30} {pairs[label][0]:.2f}x", flush=True)
     finally:
         for target in found:
             if target.server is not None:
                 target.server.terminate()
                 target.server.wait(10)
-    report(found)
+    report(found, pairs)
 
 
 if __name__ == "__main__":

@@ -54,25 +54,26 @@ def check_head(version: str, fields: Iterable[tuple[str, str]]) -> Refusal | Non
     """
     if version not in ("1.0", "1.1"):
         return Refusal(505, f"HTTP/{version} is not supported, only HTTP/1.0 and HTTP/1.1")
-    hosts, codings, expectations = 0, [], []
+    # (None until one is seen: most requests have neither, and then no list is made.)
+    hosts, codings, expectations = 0, None, None
     for name, value in fields:
         name = name.lower()  # RFC 9110 5.1: field names are case-insensitive
         if name == "host":
             hosts += 1
         elif name == "transfer-encoding":
-            codings.append(value)
+            codings = [*(codings or ()), value]
         elif name == "expect":
-            expectations.append(value)
-    if version == "1.1" and hosts != 1:
+            expectations = [*(expectations or ()), value]
+    if hosts != 1 and version == "1.1":
         return Refusal(400, "an HTTP/1.1 request needs exactly one Host header")
-    if codings:
+    if codings is not None:
         if version == "1.0":
             return Refusal(400, "Transfer-Encoding is not allowed in an HTTP/1.0 request")
         names = [c.strip().lower() for value in codings for c in value.split(",")]
         unknown = [name for name in names if name != "chunked"]
         if unknown:
             return Refusal(501, "no transfer coding other than chunked is implemented")
-    if expectations:
+    if expectations is not None:
         names = {e.strip().lower() for value in expectations for e in value.split(",")}
         if names - {"100-continue"}:  # RFC 9110 10.1.1: Expect is a list; each must be met
             return Refusal(417, "the only expectation supported is 100-continue")

@@ -40,7 +40,7 @@ import logging
 from collections import deque
 from collections.abc import Callable
 from functools import partial
-from time import perf_counter
+from time import monotonic, perf_counter
 from typing import TYPE_CHECKING
 
 from .answer import answer, start_task
@@ -307,7 +307,8 @@ class HttpProtocol(asyncio.Protocol):
 
     def _arm(self, delay: float, action: Callable[[], None]) -> None:
         # No timer per request: the server's sweeper compares `deadline` with the clock.
-        self.deadline = self.loop.time() + delay if delay else None
+        # (time.monotonic, the clock of asyncio's loop.time(), called without the method.)
+        self.deadline = monotonic() + delay if delay else None
         self._on_deadline = action
 
     def deadline_passed(self) -> None:

@@ -48,6 +48,11 @@ from .request import Request
 __all__ = ["ByteCursor", "RequestReader", "ReaderState", "Refusal"]
 
 _VERSIONS = {"1.1": HttpVersion11, "1.0": HttpVersion10}
+# The standard methods' names as text, made once (RFC 9110 9.3): decoding each costs more.
+_METHODS = {
+    name.encode(): name
+    for name in ("GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH")
+}
 _TOKEN = re.compile(rb"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # RFC 9110 5.6.2: a method is a token
 
 
@@ -207,14 +212,15 @@ class RequestReader:
         if refusal is not None:
             self.refuse(refusal.status, refusal.reason)
             raise _StopParsing
-        request = Request(
+        method = parser.get_method()
+        request = Request(  # (all arguments by position: a call by keyword costs more)
             None,  # the connection that answers it sets itself here
-            parser.get_method().decode("ascii"),
+            _METHODS.get(method) or method.decode("ascii"),
             self._url.decode("utf-8", "surrogateescape"),
             _VERSIONS[version],
             self._headers,
             parser.should_keep_alive(),
-            client_max_size=self.client_max_size,
+            self.client_max_size,
         )
         request.number = self.requests
         if self.tracer.on:

@@ -90,7 +90,6 @@ class Request(MutableMapping[str, Any]):
         version: HttpVersion,
         headers: CIMultiDict[str] | list[tuple[str, str]],
         keep_alive: bool,
-        *,
         client_max_size: int = 1024**2,
     ) -> None:
         self._protocol = protocol  # the connection it came on (set by it)

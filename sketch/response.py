@@ -25,6 +25,7 @@ class Response(StreamResponse):
     """A response whose whole body is known when it is made."""
 
     _send_head_immediately = False  # head and body leave together in one write
+    _body: bytes | None = None
 
     def __init__(
         self,
@@ -58,7 +59,8 @@ class Response(StreamResponse):
             return
         if content_type is not None:
             self._headers[CONTENT_TYPE] = content_type + (f"; charset={charset}" if charset else "")
-        self.body = body
+        if body is not None:  # (no body: the class's None stands)
+            self.body = body
 
     @property
     def body(self) -> bytes | None:
@@ -96,7 +98,7 @@ class Response(StreamResponse):
     def _start(self, request: Request) -> None:
         self._chunked = False  # the length is known
         self._headers[CONTENT_LENGTH] = str(len(self._body or b""))
-        super()._start(request)
+        StreamResponse._start(self, request)
 
     def _send_at_once(self, request: Request) -> bool:
         """Head and body in one write, with no `await`: how most responses leave.

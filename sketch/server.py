@@ -18,7 +18,7 @@ import itertools
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import fields, replace
-from time import perf_counter
+from time import monotonic, perf_counter
 from typing import Any
 
 from .events import ServerStop, ShutdownPhase, Tracer
@@ -72,7 +72,7 @@ class Server:
         return next(self._connection_ids)
 
     def _sweep(self) -> None:
-        now = self.loop.time()
+        now = monotonic()  # the clock connections arm their deadlines with
         for connection in list(self.connections):
             if connection.deadline is not None and connection.deadline <= now:
                 connection.deadline_passed()

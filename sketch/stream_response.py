@@ -221,11 +221,6 @@ class StreamResponse(MutableMapping[Any, Any]):
         else:
             self._head = head
 
-    def _start(self, request: Request) -> None:
-        """Rule 1 up to the hooks: this response now answers `request`, framed."""
-        self._request = request
-        self._prepare_headers(request)
-
     def _send_at_once(self, request: Request) -> bool:
         """Send the whole response now, without a coroutine, when that is possible.
 
@@ -243,7 +238,9 @@ class StreamResponse(MutableMapping[Any, Any]):
             )  # fmt: skip
         return head
 
-    def _prepare_headers(self, request: Request) -> None:
+    def _start(self, request: Request) -> None:
+        """Rule 1 up to the hooks: this response now answers `request`, framed."""
+        self._request = request
         headers = self._headers
         if self._keep_alive is None:
             self._keep_alive = request.keep_alive

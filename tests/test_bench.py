@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -142,3 +143,27 @@ def test_run_reads_a_process_cpu_time():
     while time.process_time() < deadline:  # burn a little CPU
         pass
     assert run.cpu_seconds(os.getpid()) > before
+
+
+@pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk is not installed")
+def test_run_pairs_two_servers_in_turns_and_compares_their_cpu_per_request():
+    """bench/run.py's paired ratio: each server loaded in turn, b's CPU per request over
+    a's. A server that busy-waits 200 µs more per request costs several times more."""
+    run = load_run()
+    ceiling = [sys.executable, str(BENCH / "ceiling.py"), "{port}"]
+    fast = run.Target("fast", ceiling, "/")
+    slow = run.Target("slow", [*ceiling, "--spin", "200"], "/")
+    try:
+        for target in (fast, slow):
+            run.start(target)
+            run.wait_until_listening(target.port)
+        ratio, each = run.measure_pair(fast, slow, 1, 4, turns=3)
+        backwards, _ = run.measure_pair(slow, fast, 1, 4, turns=1)
+    finally:
+        for target in (fast, slow):
+            if target.server is not None:
+                target.server.terminate()
+                target.server.wait(10)
+    assert len(each) == 3
+    assert ratio > 2 and all(r > 2 for r in each), each
+    assert backwards < 0.5
