@@ -23,7 +23,7 @@ from dataclasses import dataclass
 __all__ = ["Limits", "Refusal", "check_head"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: no class-level defaults, so reads specialize
 class Limits:
     """Sizes and deadlines a server holds every client to. Seconds for the timeouts."""
 

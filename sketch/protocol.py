@@ -47,8 +47,8 @@ from .answer import answer, start_task
 from .events import ConnectionLost, ConnectionMade, DataReceived, FlowControl, HandlerWaited
 from .framing import Refusal
 from .http import bare_response, reason_for
-from .phase import NEXT, Phase
-from .reader import ReaderState, RequestReader
+from .phase import ANSWERING, CLOSED, CLOSING, IDLE, NEXT, READING, Phase
+from .reader import HEAD, STOPPED, ReaderState, RequestReader
 from .request import Request
 from .streams import HIGH_WATER
 from .writer import Writer
@@ -81,7 +81,7 @@ class HttpProtocol(asyncio.Protocol):
         self._transport: asyncio.Transport | None = None
         self.peer_address: str | None = None
         self.local_address = ""
-        self.phase = Phase.IDLE
+        self.phase = IDLE
         self._queue: deque[Request | Refusal] = deque()  # read, waiting for their answer
         self.task: asyncio.Task[bool] | None = None  # the handler's Task, while it waits
         self._current: Request | None = None  # the request being answered
@@ -119,7 +119,7 @@ class HttpProtocol(asyncio.Protocol):
         if self.tracer.on:
             self._emit(ConnectionLost, "closed" if exc is None else repr(exc))
         self._transport = None
-        self._to(Phase.CLOSED)
+        self._to(CLOSED)
         gone = ConnectionResetError("the client closed the connection")
         if self.writer is not None:
             self.writer.lost(gone)
@@ -157,7 +157,7 @@ class HttpProtocol(asyncio.Protocol):
             self.tracer.emit(DataReceived(perf_counter(), self.id, self.reader.requests,
                                           self._received, data))  # fmt: skip
         self._received += len(data)
-        if self.reader.state is ReaderState.STOPPED:
+        if self.reader.state is STOPPED:
             if self.upgraded is not None:
                 self.upgraded.feed(data)  # Rule 7
             return  # no HTTP after a refusal, a closing request or an upgrade is read
@@ -178,7 +178,7 @@ class HttpProtocol(asyncio.Protocol):
         # Slices of a memoryview copy nothing; a small read is one slice, itself.
         view = memoryview(data) if len(data) > _SLICE else data
         start = 0
-        while start < len(view) and reader.state is not ReaderState.STOPPED:
+        while start < len(view) and reader.state is not STOPPED:
             if len(self._queue) >= _PIPELINE_LIMIT:
                 self._backlog = bytes(view[start:])
                 self._pause_reading()
@@ -195,10 +195,10 @@ class HttpProtocol(asyncio.Protocol):
             if stream is not None and stream.buffered > HIGH_WATER:
                 self._pause_reading()  # Rule 6: until the handler reads it down
                 stream.resume_when_drained(self._resume_reading)
-            if self.phase is Phase.ANSWERING:
+            if self.phase is ANSWERING:
                 self._arm(self._limits.body_timeout, self._body_stalled)  # it made progress
-        elif reader.state is ReaderState.STOPPED and self.phase is not Phase.CLOSED:
-            self._to(Phase.CLOSING)
+        elif reader.state is STOPPED and self.phase is not CLOSED:
+            self._to(CLOSING)
 
     def _pause_reading(self) -> None:
         if not self._reading_paused and self._transport is not None:
@@ -211,7 +211,7 @@ class HttpProtocol(asyncio.Protocol):
         backlog, self._backlog = self._backlog, b""
         if backlog:
             self._read(backlog)  # may fill the queue, and pause again
-        if not self._backlog and self._transport is not None and self.phase is not Phase.CLOSING:
+        if not self._backlog and self._transport is not None and self.phase is not CLOSING:
             self._reading_paused = False
             self._transport.resume_reading()
             if self.tracer.on:
@@ -221,7 +221,7 @@ class HttpProtocol(asyncio.Protocol):
 
     def _answer_next(self) -> None:
         """Answer the queue in order, each request in a Task; then wait or close."""
-        while self.task is None and self._queue and self.phase is not Phase.CLOSED:
+        while self.task is None and self._queue and self.phase is not CLOSED:
             item = self._queue.popleft()
             if self._reading_paused and len(self._queue) < _PIPELINE_LIMIT // 2:
                 self._resume_reading()
@@ -233,8 +233,8 @@ class HttpProtocol(asyncio.Protocol):
                     pass
                 self._close(linger=True)
                 return
-            if self.phase is not Phase.CLOSING:
-                self._to(Phase.ANSWERING)
+            if self.phase is not CLOSING:
+                self._to(ANSWERING)
             self._current = item
             task = start_task(self.loop, answer(self, item))
             if not task.done():  # it waits for something: go on when it is done
@@ -273,20 +273,20 @@ class HttpProtocol(asyncio.Protocol):
     def _rest(self) -> None:
         """Nothing left to answer: wait for the next request, or close (Rule 5)."""
         phase, state = self.phase, self.reader.state
-        if phase is Phase.CLOSING:
+        if phase is CLOSING:
             self._close()
-        elif state is ReaderState.HEAD and phase is not Phase.READING:
-            self._to(Phase.READING)  # once: more bytes of the head do not extend its deadline
-        elif state is ReaderState.IDLE and phase is Phase.ANSWERING:
-            self._to(Phase.IDLE)
+        elif state is HEAD and phase is not READING:
+            self._to(READING)  # once: more bytes of the head do not extend its deadline
+        elif state is ReaderState.IDLE and phase is ANSWERING:
+            self._to(IDLE)
 
     def _refuse(self, status: int, reason: str) -> None:
         """Stop reading with `status`: queue the answer, or tell the body's reader."""
         refusal = self.reader.refuse(status, reason)
         if refusal is not None:
             self._queue.append(refusal)
-        if self.phase is not Phase.CLOSED:
-            self._to(Phase.CLOSING)
+        if self.phase is not CLOSED:
+            self._to(CLOSING)
 
     # --- deadlines (Rule 5) -------------------------------------------------
 
@@ -296,11 +296,11 @@ class HttpProtocol(asyncio.Protocol):
             raise RuntimeError(f"a connection cannot go from {self.phase} to {phase}")
         self.phase = phase
         limits = self._limits
-        if phase is Phase.IDLE:
+        if phase is IDLE:
             self._arm(limits.keepalive_timeout, self._close)
-        elif phase is Phase.READING:
+        elif phase is READING:
             self._arm(limits.head_timeout, self._head_too_slow)
-        elif phase is Phase.ANSWERING and self.reader.receiving is not None:
+        elif phase is ANSWERING and self.reader.receiving is not None:
             self._arm(limits.body_timeout, self._body_stalled)
         else:
             self.deadline = None
@@ -339,8 +339,8 @@ class HttpProtocol(asyncio.Protocol):
         """
         self.reader.stop()
         self._backlog = b""
-        if self.phase is not Phase.CLOSED:
-            self._to(Phase.CLOSING)
+        if self.phase is not CLOSED:
+            self._to(CLOSING)
         if self.writer is not None:
             self.writer.flush()
         transport = self._transport
@@ -359,7 +359,7 @@ class HttpProtocol(asyncio.Protocol):
 
     @property
     def idle(self) -> bool:
-        return self.phase is Phase.IDLE
+        return self.phase is IDLE
 
     @property
     def gone(self) -> bool:
@@ -378,8 +378,8 @@ class HttpProtocol(asyncio.Protocol):
             self._current.keep_alive = False
         if self.task is None:
             self._close()
-        elif self.phase is not Phase.CLOSED:
-            self._to(Phase.CLOSING)
+        elif self.phase is not CLOSED:
+            self._to(CLOSING)
 
     def abort(self) -> None:
         """Past the grace period: cancel the handler and drop the connection."""

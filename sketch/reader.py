@@ -63,6 +63,15 @@ class ReaderState(enum.Enum):
     STOPPED = "stopped"  # Rule 3: nothing more is read
 
 
+# Each state under its own name as well (why: sketch/phase.py, on Phase's names).
+IDLE, HEAD, BODY, STOPPED = (
+    ReaderState.IDLE,
+    ReaderState.HEAD,
+    ReaderState.BODY,
+    ReaderState.STOPPED,
+)
+
+
 class _StopParsing(Exception):
     """Raised from a parser callback to make httptools stop at the current byte."""
 
@@ -83,7 +92,7 @@ class RequestReader:
         self.tracer = tracer or Tracer()
         self.conn = conn  # the connection's number, for trace events
         self._parser = httptools.HttpRequestParser(self)
-        self.state = ReaderState.IDLE
+        self.state = IDLE
         self.requests = 0  # requests begun; the current one's number
         self.receiving: Request | None = None  # the Request whose body is arriving
         self._done: list[Request | Refusal] = []  # what this feed completed
@@ -99,7 +108,7 @@ class RequestReader:
 
     def feed(self, data: bytes | memoryview) -> list[Request | Refusal]:
         """Parse `data`; return the Requests whose heads it completed, and a Refusal."""
-        if self.state is ReaderState.STOPPED:
+        if self.state is STOPPED:
             return []
         self._done = done = []
         was = self.state
@@ -119,12 +128,12 @@ class RequestReader:
             if self._last is not None:
                 self._last.keep_alive = False
             self.upgrade_tail = bytes(data[exc.args[0] :])
-            self.state = ReaderState.STOPPED
+            self.state = STOPPED
         except httptools.HttpParserInvalidMethodError as exc:
             # RFC 9110 9.1: a method the server does not recognize gets 501; bytes that
             # are no method at all, 400. llhttp knows the standard methods only, and
             # the method is readable when the failing request is the first in `data`.
-            first = was is ReaderState.IDLE and self.requests == begun + 1
+            first = was is IDLE and self.requests == begun + 1
             method = bytes(data).partition(b" ")[0] if first else b""
             if _TOKEN.fullmatch(method):
                 self.refuse(501, f"the method {method.decode()} is not implemented")
@@ -134,7 +143,7 @@ class RequestReader:
             status = 505 if "HTTP version" in str(exc) else 400  # llhttp's own words
             self.refuse(status, str(exc))
         else:
-            if self.state is ReaderState.HEAD and was is ReaderState.HEAD:
+            if self.state is HEAD and was is HEAD:
                 # httptools keeps an unfinished header line in its own buffer; bound it.
                 self._head_bytes += len(data)
                 if self._head_bytes > self.limits.max_head:
@@ -149,9 +158,9 @@ class RequestReader:
         Returns the Refusal for the connection to answer in its turn, or None when the
         fault is in a body already handed out: its handler hears of it from read().
         """
-        if self.state is ReaderState.STOPPED:
+        if self.state is STOPPED:
             return None
-        self.state = ReaderState.STOPPED
+        self.state = STOPPED
         if self.tracer.on:
             self._emit(ParseError, status, reason, self._piece_at)
         request, self.receiving = self.receiving, None
@@ -165,14 +174,14 @@ class RequestReader:
 
     def stop(self) -> None:
         """Read nothing more (a shutdown, a connection closing)."""
-        self.state = ReaderState.STOPPED
+        self.state = STOPPED
 
     # --- httptools callbacks (Rules 1 and 2) --------------------------------
 
     def on_message_begin(self) -> None:
-        if self.state is ReaderState.STOPPED:
+        if self.state is STOPPED:
             raise _StopParsing  # Rule 3: bytes after a closing request are not a request
-        self.state = ReaderState.HEAD
+        self.state = HEAD
         self._head_bytes = 0
         self._url = b""
         self._headers = []
@@ -227,7 +236,7 @@ class RequestReader:
             head = RequestHead(perf_counter(), self.conn, self.requests, request.method,
                                request.raw_path, version, tuple(self._headers))  # fmt: skip
             self.tracer.emit(head)
-        self.state = ReaderState.BODY
+        self.state = BODY
         self.receiving = self._last = request
         self._done.append(request)
 
@@ -251,11 +260,11 @@ class RequestReader:
         if self.tracer.on:
             self._callback("on_message_complete")
         request, self.receiving = self.receiving, None
-        self.state = ReaderState.IDLE
+        self.state = IDLE
         if request is not None:
             request._feed_eof()
             if not request.keep_alive:
-                self.state = ReaderState.STOPPED  # Rule 3: nothing after it is read
+                self.state = STOPPED  # Rule 3: nothing after it is read
 
     # --- trace events (Rule 4) ----------------------------------------------
 

@@ -66,22 +66,6 @@ class Request(MutableMapping[str, Any]):
 
     POST_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
-    # What every request starts with, as class-level defaults: a request sets its own
-    # only when one changes, so making a Request costs fewer stores.
-    _writer: Any = None  # the connection's way out (writer.py), set by the protocol
-    _rel_url: URL | None = None  # built on first use: many handlers never need it
-    number = 0  # its place on the connection: 1, 2, ... (set by the reader)
-    _match_info: Any = None  # set by the application's router
-    _app: Any = None
-    # The body, fed by the reader through _feed_body / _feed_eof / _feed_error.
-    _stream: StreamReader | None = None  # made when the first piece comes, or when asked
-    _complete = False  # the whole body has been received (not necessarily read)
-    _body: bytes | None = None
-    _post: MultiDictProxy[Any] | None = None
-    _continue_sent = False  # `100 Continue`, at most once (see read())
-    _cookies: MappingProxyType[str, str] | None = None  # parsed on first use
-    _headers: CIMultiDictProxy[str] | None = None  # built from _fields on first use
-
     def __init__(
         self,
         protocol: HttpProtocol,
@@ -92,7 +76,22 @@ class Request(MutableMapping[str, Any]):
         keep_alive: bool,
         client_max_size: int = 1024**2,
     ) -> None:
+        # Every attribute is set here, none left to a class-level default: Python 3.12+
+        # specializes reading an attribute only when the class has none of that name.
         self._protocol = protocol  # the connection it came on (set by it)
+        self._writer: Any = None  # the connection's way out (writer.py), set by the protocol
+        self.number = 0  # its place on the connection: 1, 2, ... (set by the reader)
+        self._match_info: Any = None  # set by the application's router
+        self._app: Any = None
+        self._rel_url: URL | None = None  # built on first use: many handlers never need it
+        # The body, fed by the reader through _feed_body / _feed_eof / _feed_error.
+        self._stream: StreamReader | None = None  # made when the first piece comes, or asked
+        self._complete = False  # the whole body has been received (not necessarily read)
+        self._body: bytes | None = None
+        self._post: MultiDictProxy[Any] | None = None
+        self._continue_sent = False  # `100 Continue`, at most once (see read())
+        self._cookies: MappingProxyType[str, str] | None = None  # parsed on first use
+        self._headers: CIMultiDictProxy[str] | None = None  # built from _fields on first use
         self.method = method
         self.version = version
         self.raw_path = target

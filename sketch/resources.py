@@ -88,9 +88,8 @@ class Resource:
     def __init__(self, name: str | None = None) -> None:
         self.name = name
         self.routes: dict[str, Route] = {}
-
-    canonical = ""  # the path as registered, for the index and for error messages
-    pattern: re.Pattern[str] | None = None  # the compiled regex, when there is one
+        self.canonical = ""  # the path as registered, for the index and for error messages
+        self.pattern: re.Pattern[str] | None = None  # the compiled regex, when there is one
 
     def add_route(self, method: str, handler: Handler) -> Route:
         method = method.upper()
@@ -118,8 +117,8 @@ class Resource:
         route = self.routes.get(method) or self.routes.get(ANY_METHOD)
         if route is None:
             return None, set(self.routes)
-        match = MatchInfo(params)  # dict's own __init__, then one attribute: no Python call
-        match.route = route
+        match = MatchInfo(params)  # dict's own __init__, then its slots: no Python call
+        match.route, match._subapp, match.http_exception = route, None, None
         return match, _NO_METHODS
 
     def url_for(self, **parts: str) -> URL:
@@ -196,16 +195,17 @@ class DynamicResource(Resource):
 class MatchInfo(dict):  # type: ignore[type-arg]
     """The route found for a request, and the variables its path captured."""
 
-    # `route` in a slot: a match is made for every request, and a slot costs less to
-    # set than a per-instance dict; that dict is made only for the rarer attributes
-    # below, when one is set (a sub-app's match, a miss).
-    __slots__ = ("route", "__dict__")
+    # Its attributes in slots, set right after the dict is made from the values (no
+    # Python __init__: a match is made for every request). A slot costs less to set
+    # than a per-instance dict, and no class-level default shadows them (Python 3.12+
+    # specializes reading an attribute only when the class has none of that name).
+    # A __dict__ still takes any other attribute.
+    __slots__ = ("route", "_subapp", "http_exception", "__dict__")
 
-    # The innermost sub-application the match was found in (subapp.py, Rule 3); a
-    # class default, so a match in an app without sub-apps never sets it.
-    _subapp: Any = None
-    http_exception: HTTPException | None = None  # a miss's 404 or 405 (MatchInfoError)
-    route: Route  # set by Resource.resolve, right after the dict is made from the values
+    route: Route
+    # The innermost sub-application the match was found in (subapp.py, Rule 3).
+    _subapp: Any
+    http_exception: HTTPException | None  # a miss's 404 or 405 (MatchInfoError)
 
     @property
     def handler(self) -> Handler:
@@ -234,6 +234,7 @@ class MatchInfoError(MatchInfo):
     def __init__(self, http_exception: HTTPException) -> None:
         dict.__init__(self)
         self.route = None  # type: ignore[assignment]
+        self._subapp = None
         self.http_exception = http_exception
 
     @property

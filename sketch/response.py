@@ -25,7 +25,6 @@ class Response(StreamResponse):
     """A response whose whole body is known when it is made."""
 
     _send_head_immediately = False  # head and body leave together in one write
-    _body: bytes | None = None
 
     def __init__(
         self,
@@ -59,8 +58,7 @@ class Response(StreamResponse):
             return
         if content_type is not None:
             self._headers[CONTENT_TYPE] = content_type + (f"; charset={charset}" if charset else "")
-        if body is not None:  # (no body: the class's None stands)
-            self.body = body
+        self.body = body
 
     @property
     def body(self) -> bytes | None:

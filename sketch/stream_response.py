@@ -55,20 +55,6 @@ class StreamResponse(MutableMapping[Any, Any]):
 
     _send_head_immediately = True  # a stream's client should see the head at once
 
-    # What every response starts with, as class-level defaults: a response sets its
-    # own only when one changes, so making a Response costs fewer stores.
-    _status = 200
-    _reason = "OK"
-    _request: Request | None = None  # set by prepare()
-    _keep_alive: bool | None = None
-    _chunked = False
-    _empty_body = False  # decided in prepare() from method and status
-    _head: bytes | None = None  # serialized but not yet sent
-    _eof_sent = False
-    body_length = 0  # body bytes written so far, framing excluded
-    _cookies: SimpleCookie | None = None  # made by the first set_cookie()
-    _state: dict[Any, Any] | None = None  # made by the first response[key] = value
-
     def __init__(
         self,
         *,
@@ -76,9 +62,23 @@ class StreamResponse(MutableMapping[Any, Any]):
         reason: str | None = None,
         headers: Any = None,
     ) -> None:
+        # Every attribute is set here, none left to a class-level default: Python 3.12+
+        # specializes reading an attribute only when the class has none of that name,
+        # and a request reads these a few dozen times.
         # (no argument at all when there are no headers: the usual case, and the cheaper call)
         self._headers: CIMultiDict[str] = CIMultiDict(headers) if headers else CIMultiDict()
-        if status != 200 or reason is not None:  # 200 OK is the class default
+        self._status = 200
+        self._reason = "OK"
+        self._request: Request | None = None  # set by prepare()
+        self._keep_alive: bool | None = None
+        self._chunked = False
+        self._empty_body = False  # decided in prepare() from method and status
+        self._head: bytes | None = None  # serialized but not yet sent
+        self._eof_sent = False
+        self.body_length = 0  # body bytes written so far, framing excluded
+        self._cookies: SimpleCookie | None = None  # made by the first set_cookie()
+        self._state: dict[Any, Any] | None = None  # made by the first response[key] = value
+        if status != 200 or reason is not None:
             self.set_status(status, reason)
 
     # --- status and headers -------------------------------------------------
