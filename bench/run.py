@@ -172,7 +172,7 @@ def paired(by_name: dict[str, Target], a: str, b: str, what: str = "rates") -> f
     return statistics.median(x / y for x, y in zip(mine, theirs, strict=True) if y)
 
 
-# The ratios the targets are set for: a / b, measured with both loaded at once.
+# The ratios the targets are set for: a / b, each measured in turns (measure_pair).
 COMPARISONS = [
     ("hello:  sketch / aiohttp", "sketch hello", "aiohttp hello", ">= 1.5x"),
     ("hello:  sketch / bare ASGI", "sketch hello", "bare ASGI hello (uvicorn)", ">= 1.25x"),
@@ -194,7 +194,7 @@ def measure_pair(
 ) -> tuple[float, list[float]]:
     """Load a and b in turn (a b, b a, ...): b's CPU per request over a's, from the sums
     over all runs (above 1: a is cheaper), and the same ratio for each turn."""
-    used, answered = {a.name: 0.0, b.name: 0}, {a.name: 0, b.name: 0}
+    used, answered = {a.name: 0.0, b.name: 0.0}, {a.name: 0, b.name: 0}
     each = []
     for turn in range(turns):
         cost = {}

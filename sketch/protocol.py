@@ -277,7 +277,7 @@ class HttpProtocol(asyncio.Protocol):
             self._close()
         elif state is HEAD and phase is not READING:
             self._to(READING)  # once: more bytes of the head do not extend its deadline
-        elif state is ReaderState.IDLE and phase is ANSWERING:
+        elif state is ReaderState.IDLE and phase is ANSWERING:  # (IDLE here is a Phase)
             self._to(IDLE)
 
     def _refuse(self, status: int, reason: str) -> None:

@@ -96,7 +96,7 @@ class Response(StreamResponse):
     def _start(self, request: Request) -> None:
         self._chunked = False  # the length is known
         self._headers[CONTENT_LENGTH] = str(len(self._body or b""))
-        StreamResponse._start(self, request)
+        super()._start(request)
 
     def _send_at_once(self, request: Request) -> bool:
         """Head and body in one write, with no `await`: how most responses leave.
