@@ -9,12 +9,14 @@ Every event carries `t` (time.perf_counter(), seconds), `conn` (the connection's
 number, 0 for server-wide events) and `req` (the request's number on its connection,
 0 where there is none).
 
-Events are slotted dataclasses, immutable by convention: nobody sets a field after an
-event is made (an observer that wants a changed event makes a new one with
-`dataclasses.replace`). Not `frozen=True`: a frozen dataclass sets each field through
-`object.__setattr__`, and a traced request builds about seventeen events. Building a
-ParserCallback, timed with `timeit` (best of 5 x 500,000): 0.47 µs slotted against
-1.09 µs frozen on Python 3.11, 0.35 against 1.45 on 3.13.
+Events are dataclasses, immutable by convention: nobody sets a field after an event is
+made (an observer that wants a changed event makes a new one with
+`dataclasses.replace`). A traced request builds about eighteen, so how they are built
+was measured (callgrind, instructions to build a ParserCallback): not `frozen=True`,
+which sets each field through `object.__setattr__` (four times the cost, timed on
+3.13); and not `slots=True` either, though slots are smaller (44 bytes an event) and
+were cheaper on Python 3.11 (2,340 against 2,540): on 3.13 only a class without slots
+is made by the specialized call that runs its `__init__` directly (2,200 against 2,700).
 """
 
 from __future__ import annotations
@@ -59,7 +61,7 @@ __all__ = [
 logger = logging.getLogger("sketch.events")
 
 
-@dataclass(slots=True)
+@dataclass
 class Event:
     t: float
     conn: int
@@ -69,17 +71,17 @@ class Event:
 # --- transport ---------------------------------------------------------------
 
 
-@dataclass(slots=True)
+@dataclass
 class ConnectionMade(Event):
     peer: str
 
 
-@dataclass(slots=True)
+@dataclass
 class ConnectionLost(Event):
     reason: str  # "closed" or the error that ended it
 
 
-@dataclass(slots=True)
+@dataclass
 class DataReceived(Event):
     offset: int  # bytes received on this connection before this read
     data: bytes
@@ -88,21 +90,21 @@ class DataReceived(Event):
 # --- parser ------------------------------------------------------------------
 
 
-@dataclass(slots=True)
+@dataclass
 class ParserCallback(Event):
     name: str  # the httptools callback: "on_url", "on_header", "on_body", ...
     data: tuple[bytes, ...]  # what it was given: (url,), (name, value), (chunk,) or ()
     offsets: tuple[int, ...] = ()  # where each of `data` starts on the connection, -1: unknown
 
 
-@dataclass(slots=True)
+@dataclass
 class ParseError(Event):
     status: int  # the answer it got: 400, 414, 431, 505, ...
     reason: str
     offset: int  # bytes received on this connection before the read that failed
 
 
-@dataclass(slots=True)
+@dataclass
 class RequestHead(Event):
     method: str
     target: str
@@ -113,7 +115,7 @@ class RequestHead(Event):
 # --- dispatcher --------------------------------------------------------------
 
 
-@dataclass(slots=True)
+@dataclass
 class RouteTried(Event):
     method: str
     pattern: str  # the path as registered, `/users/{name}`
@@ -123,7 +125,7 @@ class RouteTried(Event):
     params: tuple[tuple[str, str], ...]
 
 
-@dataclass(slots=True)
+@dataclass
 class RouteDecision(Event):
     status: int  # 200 for a match, else 404 or 405
     handler: str
@@ -134,13 +136,13 @@ class RouteDecision(Event):
 # --- middlewares and handler -------------------------------------------------
 
 
-@dataclass(slots=True)
+@dataclass
 class MiddlewareEnter(Event):
     name: str
     depth: int  # 0 is the outermost
 
 
-@dataclass(slots=True)
+@dataclass
 class MiddlewareExit(Event):
     name: str
     depth: int
@@ -150,12 +152,12 @@ class MiddlewareExit(Event):
     called_next: bool  # False: it answered without the layers inside (a short-circuit)
 
 
-@dataclass(slots=True)
+@dataclass
 class HandlerStart(Event):
     name: str
 
 
-@dataclass(slots=True)
+@dataclass
 class HandlerEnd(Event):
     name: str
     elapsed: float
@@ -166,14 +168,14 @@ class HandlerEnd(Event):
 # --- response ----------------------------------------------------------------
 
 
-@dataclass(slots=True)
+@dataclass
 class ResponseHead(Event):
     status: int
     reason: str
     headers: tuple[tuple[str, str], ...]  # as written, after on_response_prepare
 
 
-@dataclass(slots=True)
+@dataclass
 class ResponseEnd(Event):
     status: int
     bytes_written: int  # head and body, framing included
@@ -183,20 +185,20 @@ class ResponseEnd(Event):
 # --- waits: where a request or a connection had to wait, and why ------------------
 
 
-@dataclass(slots=True)
+@dataclass
 class HandlerWaited(Event):
     """The handler's Task did not finish at once: it awaited something (a body, a
     database), so the connection goes on when the loop wakes it. On Python 3.11 every
     Task starts on the loop's next turn, so every request waits."""
 
 
-@dataclass(slots=True)
+@dataclass
 class ContinueSent(Event):
     """`100 Continue` went out: the handler asked for a body the client was holding
     back (`Expect: 100-continue`, RFC 9110 10.1.1)."""
 
 
-@dataclass(slots=True)
+@dataclass
 class FlowControl(Event):
     """Back-pressure, paused or resumed."""
 
@@ -205,7 +207,7 @@ class FlowControl(Event):
     paused: bool  # True: paused; False: resumed
 
 
-@dataclass(slots=True)
+@dataclass
 class AnswersFlushed(Event):
     """Whole answers held during a turn of the loop went to the socket in one write
     (writer.py). `req` is 0: one write may carry several requests' answers."""
@@ -218,7 +220,7 @@ class AnswersFlushed(Event):
 # --- WebSockets (sketch/websocket/, RFC 6455) ------------------------------------
 
 
-@dataclass(slots=True)
+@dataclass
 class WebSocketUpgrade(Event):
     """The 101 went out: from here on the connection carries frames, not HTTP."""
 
@@ -228,7 +230,7 @@ class WebSocketUpgrade(Event):
     offset: int  # where the first frame begins on the connection
 
 
-@dataclass(slots=True)
+@dataclass
 class WebSocketFrame(Event):
     """One frame, either way (5.2). Data frames are traced one by one, not as messages:
     a fragmented message is several frames."""
@@ -247,7 +249,7 @@ class WebSocketFrame(Event):
     # BINARY/PING/PONG payload's first 16 bytes in hex
 
 
-@dataclass(slots=True)
+@dataclass
 class WebSocketClosed(Event):
     """The WebSocket's connection is gone; how it ended (7.1.5, 7.1.7)."""
 
@@ -259,13 +261,13 @@ class WebSocketClosed(Event):
 # --- lifecycle ---------------------------------------------------------------
 
 
-@dataclass(slots=True)
+@dataclass
 class HookStart(Event):
     signal: str  # "on_startup", "on_shutdown", "on_cleanup", "cleanup_ctx", ...
     callback: str
 
 
-@dataclass(slots=True)
+@dataclass
 class HookEnd(Event):
     signal: str
     callback: str
@@ -273,18 +275,18 @@ class HookEnd(Event):
     error: str
 
 
-@dataclass(slots=True)
+@dataclass
 class ServerStart(Event):
     url: str
 
 
-@dataclass(slots=True)
+@dataclass
 class ShutdownPhase(Event):
     phase: str  # "stop accepting", "close idle", "close websockets", "drain", "cancel"
     count: int  # connections or requests concerned
 
 
-@dataclass(slots=True)
+@dataclass
 class ServerStop(Event):
     cancelled: int  # requests cancelled past the grace period
 

@@ -22,8 +22,9 @@ __all__ = ["middleware", "Middleware", "Observe", "check_middlewares", "wrap_han
 
 Handler = Callable[[Any], Awaitable[Any]]
 Middleware = Callable[[Any, Handler], Awaitable[Any]]
-# observe(layer, middleware or None for the handler itself, depth) -> the layer to call
-Observe = Callable[[Handler, "Middleware | None", int], Handler]
+# await observe(layer, middleware or None for the handler itself, depth, request): runs
+# the layer and reports it (tracing.py)
+Observe = Callable[[Handler, "Middleware | None", int, Any], Awaitable[Any]]
 _F = TypeVar("_F", bound=Middleware)
 
 
@@ -53,15 +54,15 @@ def wrap_handler(
 ) -> Handler:
     """Build the onion: wrap from the innermost (last) to the outermost (first).
 
-    `observe`, when given, wraps each layer too (tracing.py reports with it): the
-    handler at depth len(middlewares), then each middleware down to 0, the outermost.
+    `observe`, when given, runs each layer in its place (tracing.py reports with it):
+    the handler at depth len(middlewares), then each middleware down to 0, the outermost.
     """
     depth = len(middlewares)
     if observe is not None:
-        handler = observe(handler, None, depth)
+        handler = partial(observe, handler, None, depth)
     for mw in reversed(middlewares):
         depth -= 1
         handler = partial(mw, handler=handler)
         if observe is not None:
-            handler = observe(handler, mw, depth)
+            handler = partial(observe, handler, mw, depth)
     return handler
