@@ -103,9 +103,13 @@ class Model(FoldsWebSockets):
     """Feed it events, in order; read `server`, `recent`, `in_flight` and `find()`.
 
     Credentials are masked (secrets.py) before anything can read them, unless `reveal`.
+    `keep`: how many finished requests (and closed connections) `recent` holds. 50 by
+    default, enough for any view: each request that finishes frees the oldest, and
+    with 200 that memory had gone cold in the CPU's cache (py-spy under wrk: 8% of a
+    recording server's time in `recent.append`, 2.6% with 10; docs/performance.md).
     """
 
-    def __init__(self, keep: int = 200, *, reveal: bool = False) -> None:
+    def __init__(self, keep: int = 50, *, reveal: bool = False) -> None:
         self.reveal = reveal
         self._mask = Masker(reveal)  # reads and frames, as they come (they carry state)
         self.server = ServerTrace()

@@ -18,8 +18,8 @@ from .test_views import render
 EAGER = sys.version_info >= (3, 12)  # handler Tasks start at once (answer.start_task)
 
 
-def traced(app: web.Application) -> Model:
-    model = Model()
+def traced(app: web.Application, keep: int = 50) -> Model:
+    model = Model(keep)
     app.tracer.subscribe(model.feed)
     return model
 
@@ -86,10 +86,10 @@ async def test_100_continue_is_shown_when_the_handler_asks_for_the_body():
 async def test_a_client_that_pipelines_faster_than_we_answer_is_paused_then_resumed():
     app = web.Application()
     app.router.add_get("/later", awaits)
-    model = traced(app)
     # The protocol parses a read in slices of 4 KiB, and stops reading once 16 requests
     # wait for their answers: 300 requests are three slices.
     count = 300
+    model = traced(app, keep=count)  # every request stays in `recent`
     async with await sketch.serve(app) as server:
         many = b"GET /later HTTP/1.1\r\nHost: x\r\n\r\n" * count
         received = await exchange(server.port, many, until_closed=False, expect=count)
