@@ -61,9 +61,11 @@ def check_head(version: str, fields: Iterable[tuple[str, str]]) -> Refusal | Non
         if name == "host":
             hosts += 1
         elif name == "transfer-encoding":
-            codings = [*(codings or ()), value]
+            codings = codings or []
+            codings.append(value)
         elif name == "expect":
-            expectations = [*(expectations or ()), value]
+            expectations = expectations or []
+            expectations.append(value)
     if hosts != 1 and version == "1.1":
         return Refusal(400, "an HTTP/1.1 request needs exactly one Host header")
     if codings is not None:

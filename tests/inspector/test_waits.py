@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from typing import Any
 
 import sketch
 from inspector.model import Model, RequestTrace
@@ -18,8 +19,8 @@ from .test_views import render
 EAGER = sys.version_info >= (3, 12)  # handler Tasks start at once (answer.start_task)
 
 
-def traced(app: web.Application, keep: int = 50) -> Model:
-    model = Model(keep)
+def traced(app: web.Application, **options: Any) -> Model:
+    model = Model(**options)
     app.tracer.subscribe(model.feed)
     return model
 
