@@ -124,7 +124,7 @@ async def cost(
     elif tracing == "inspector model":
         from inspector.model import Model
 
-        app.tracer.subscribe(Model().feed, safe=True)
+        app.tracer.subscribe(Model().feed_fields, safe=True, fields=True)
     app.freeze()
     server = Server(app._handle, tracer=app.tracer)
     protocol = server()

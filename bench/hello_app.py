@@ -113,7 +113,7 @@ def attach_inspector(app, live: bool) -> None:
     from inspector.views import RequestTree
 
     model = Model()
-    app.tracer.subscribe(model.feed, safe=True)
+    app.tracer.subscribe(model.feed_fields, safe=True, fields=True)
     if not live:
         return
     screen = Console(file=io.StringIO(), width=120, force_terminal=True)

@@ -126,7 +126,7 @@ async def serve(
     tracer = tracer_of(app)  # the app's own, or one that watches the learner's framework
     for what in getattr(tracer, "unseen", ()):
         console.print(f"not seen: {what}", style="yellow")
-    tracer.subscribe(model.feed, safe=True)
+    tracer.subscribe(model.feed_fields, safe=True, fields=True)
     recorder = Recorder(record, reveal=reveal) if record else None
     if recorder is not None:
         tracer.subscribe(recorder)

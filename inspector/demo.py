@@ -60,7 +60,7 @@ async def run_demo(console: Console | None = None) -> Model:
     # The failing handler is on purpose: its traceback is in the tree, not in the log.
     logging.getLogger("sketch.server").setLevel(logging.CRITICAL)
     model = Model()
-    app.tracer.subscribe(model.feed, safe=True)
+    app.tracer.subscribe(model.feed_fields, safe=True, fields=True)
     server = await sketch.serve(app)
     console.print(Rule(f"sketch inspector demo: {server.url}"))
     try:

@@ -74,7 +74,7 @@ class DiyTracer(ev.Tracer):
 
     def send(self, cls: type[ev.Event], key: tuple[int, int], *fields: Any) -> None:
         if self.on:
-            self.emit(cls(perf_counter(), key[0], key[1], *fields))
+            self.emit(cls, perf_counter(), key[0], key[1], *fields)
 
     # --- the connection -------------------------------------------------------
 

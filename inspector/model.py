@@ -4,8 +4,10 @@ Recording must cost little, and most traces are never looked at (under load, tho
 a second go by and the ring keeps the last `keep`). So a request's events are kept, as
 they come, in a list on its trace, and folded (masked, put in their places: traces.py)
 only when something reads the trace: `recent`, `in_flight`, `find()`, a listener. From
-then on, its later events are folded as they come. What the dashboard counts (requests,
-statuses, rates, connections) is counted per event.
+then on, its later events are folded as they come. Subscribed with `fields=True`
+(`feed_fields`), the model keeps most events as the tracer hands them, their class and
+fields in a tuple, and builds the event only when its trace is read. What the dashboard
+counts (requests, statuses, rates, connections) is counted per event.
 
 Memory stays bounded under load: finished requests go to a ring of the most recent
 ones, and a trace keeps at most `MAX_BYTES_PER_TRACE` bytes of what was read for it.
@@ -16,7 +18,7 @@ from __future__ import annotations
 import logging
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from typing import overload
+from typing import Any, overload
 
 from sketch import events as ev
 
@@ -58,6 +60,15 @@ _JOINS = frozenset({
 # the connection's end lets its masker forget it. The rest are masked when folded. Reads
 # are too, by _on_DataReceived itself: one a request, a call less than through here.
 _MASKED_AS_THEY_COME = frozenset({ev.WebSocketFrame, ev.ConnectionLost})
+
+
+def _built(kept: ev.Event | tuple) -> ev.Event:
+    """An event kept on a trace: as it came, or its class and fields (feed_fields)."""
+    return kept[0](*kept[1:]) if type(kept) is tuple else kept
+
+
+def _kind(kept: ev.Event | tuple) -> type:
+    return kept[0] if type(kept) is tuple else type(kept)
 
 
 class Recent(Sequence[RequestTrace]):
@@ -172,10 +183,30 @@ class Model(FoldsWebSockets):
         except Exception:
             logger.exception("the inspector's model failed on %r", event)
 
-    def _fold(self, trace: RequestTrace, events: Sequence[ev.Event]) -> None:
+    def feed_fields(self, *fields: Any) -> None:
+        """`feed`, for a tracer that hands the event's class and its fields, `(cls, t, conn,
+        req, ...)` (`tracer.subscribe(model.feed_fields, safe=True, fields=True)`).
+
+        An event that joins the request fed last is kept as that tuple, and built when its
+        trace is read; any other is built now and fed.
+        """
+        try:
+            trace = self._latest
+            if trace is not None and fields[0] in _JOINS:
+                queue = trace._queue
+                if queue is not None and trace.req == fields[3] and trace.conn == fields[2]:
+                    queue.append(fields)
+                    return
+            event = fields[0](*fields[1:])
+        except Exception:
+            logger.exception("the inspector's model failed on %r", fields)
+            return
+        self.feed(event)
+
+    def _fold(self, trace: RequestTrace, events: Sequence[ev.Event | tuple]) -> None:
         if trace._masker is None and not self.reveal:
             trace._masker = Masker()
-        fold(trace, events)
+        fold(trace, [_built(event) for event in events])
 
     def _flush(self, trace: RequestTrace) -> RequestTrace:
         """Fold the events kept on `trace`; later ones are kept again."""
@@ -255,8 +286,8 @@ class Model(FoldsWebSockets):
         queue = trace._queue
         if queue:
             for event in reversed(queue):  # the head is near the end: just before its end
-                if type(event) is ev.ResponseHead:
-                    return event.status  # type: ignore[attr-defined]
+                if _kind(event) is ev.ResponseHead:
+                    return _built(event).status  # type: ignore[attr-defined]
             self._flush(trace)
         return trace.status
 

@@ -69,7 +69,9 @@ class RequestTrace:
     # How the model folds it (model.py): its events not folded yet, while nobody has
     # read it (None: each event is folded as it comes); the connection's latest read as
     # this request heard of it; the masker of its parser events (its target's pieces).
-    _queue: list[ev.Event] | None = field(default=None, init=False, repr=False, compare=False)
+    _queue: list[ev.Event | tuple] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
     _read: ev.DataReceived | None = field(default=None, init=False, repr=False, compare=False)
     _masker: Masker | None = field(default=None, init=False, repr=False, compare=False)
 

@@ -83,7 +83,7 @@ async def answer(connection: HttpProtocol, request: Request) -> bool:
     if tracer.on:
         at = perf_counter()
         tracer.emit(
-            ResponseEnd(at, connection.id, request.number, response.status, writer.sent, keep_alive)
+            ResponseEnd, at, connection.id, request.number, response.status, writer.sent, keep_alive
         )
     return keep_alive
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 __all__ = [
     "Event",
@@ -316,43 +317,61 @@ Subscriber = Callable[[Event], None]
 class Tracer:
     """Hands events to subscribers. `on` is False while nobody listens.
 
+    An emitter calls `tracer.emit(EventClass, t, conn, req, ...)`: the class and the
+    fields, as logging takes a format and its arguments. The event object is built once,
+    by the tracer, for the subscribers that take one. A subscriber made to take the class
+    and fields itself (`fields=True`, as the inspector's model is) is called
+    `subscriber(EventClass, t, conn, req, ...)`, and may build the event later or never:
+    a traced request emits about eighteen events, and most are never read.
+
     A subscriber that raises is logged and unsubscribed: an observer must never break
     the server it observes. One subscribed with `safe=True` promises not to raise (it
-    catches its own errors, as the inspector's model does); while it is the only one,
-    `emit` is that subscriber itself, called without the guarding loop between: a
-    traced request emits about seventeen events, and each call costs.
+    catches its own errors, as the model does); while it is the only one and takes
+    fields, `emit` is that subscriber itself, called with no loop between.
     """
 
-    __slots__ = ("on", "emit", "_subscribers")
+    __slots__ = ("on", "emit", "_subscribers", "_wants_events")
 
     def __init__(self) -> None:
-        # A tuple of (subscriber, safe), replaced (never changed) on (un)subscribe:
+        # A tuple of (subscriber, safe, fields), replaced (never changed) on (un)subscribe:
         # _fan_out can loop over it while a subscriber unsubscribes, without a copy.
-        self._subscribers: tuple[tuple[Subscriber, bool], ...] = ()
+        self._subscribers: tuple[tuple[Callable[..., None], bool, bool], ...] = ()
         self._rebind()
 
-    def subscribe(self, subscriber: Subscriber, *, safe: bool = False) -> Callable[[], None]:
-        """Start sending events to `subscriber`; returns the function that stops it."""
-        self._subscribers += ((subscriber, safe),)
+    def subscribe(
+        self, subscriber: Callable[..., None], *, safe: bool = False, fields: bool = False
+    ) -> Callable[[], None]:
+        """Start sending events to `subscriber`; returns the function that stops it.
+
+        `subscriber(event)`, or with `fields=True` `subscriber(EventClass, *fields)`.
+        """
+        self._subscribers += ((subscriber, safe, fields),)
         self._rebind()
         return lambda: self.unsubscribe(subscriber)
 
-    def unsubscribe(self, subscriber: Subscriber) -> None:
-        self._subscribers = tuple(pair for pair in self._subscribers if pair[0] is not subscriber)
+    def unsubscribe(self, subscriber: Callable[..., None]) -> None:
+        self._subscribers = tuple(each for each in self._subscribers if each[0] is not subscriber)
         self._rebind()
 
     def _rebind(self) -> None:
         subscribers = self._subscribers
         self.on = bool(subscribers)
-        if len(subscribers) == 1 and subscribers[0][1]:
-            self.emit: Subscriber = subscribers[0][0]
+        self._wants_events = any(not fields for _, _, fields in subscribers)  # built for them
+        if len(subscribers) == 1 and subscribers[0][1] and subscribers[0][2]:
+            self.emit: Callable[..., None] = subscribers[0][0]
         else:
             self.emit = self._fan_out
 
-    def _fan_out(self, event: Event) -> None:
-        for subscriber, _ in self._subscribers:
+    def _fan_out(self, cls: type[Event], *fields: Any) -> None:
+        # Built before the loop, outside its guard: an emitter's wrong fields are
+        # sketch's bug, to fail loudly where they are written, not a subscriber's.
+        event = cls(*fields) if self._wants_events else None
+        for subscriber, _, as_fields in self._subscribers:
             try:
-                subscriber(event)
+                if as_fields:
+                    subscriber(cls, *fields)
+                else:
+                    subscriber(event)
             except Exception:  # an observer must never break the server it observes
                 logger.exception("trace subscriber %r failed; unsubscribing it", subscriber)
                 self.unsubscribe(subscriber)

@@ -154,8 +154,8 @@ class HttpProtocol(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         if self.tracer.on:
-            self.tracer.emit(DataReceived(perf_counter(), self.id, self.reader.requests,
-                                          self._received, data))  # fmt: skip
+            self.tracer.emit(DataReceived, perf_counter(), self.id, self.reader.requests,
+                             self._received, data)  # fmt: skip
         self._received += len(data)
         if self.reader.state is STOPPED:
             if self.upgraded is not None:
@@ -396,7 +396,7 @@ class HttpProtocol(asyncio.Protocol):
     def _emit(self, cls: type, *fields: object, req: int | None = None) -> None:
         """Send an event about this connection. Callers check `tracer.on` first."""
         number = self.reader.requests if req is None else req
-        self.tracer.emit(cls(perf_counter(), self.id, number, *fields))
+        self.tracer.emit(cls, perf_counter(), self.id, number, *fields)
 
     def __repr__(self) -> str:
         return f"<HttpProtocol {self.peer_address} {self.phase.value}>"

@@ -233,9 +233,8 @@ class RequestReader:
         )
         request.number = self.requests
         if self.tracer.on:
-            head = RequestHead(perf_counter(), self.conn, self.requests, request.method,
-                               request.raw_path, version, tuple(self._headers))  # fmt: skip
-            self.tracer.emit(head)
+            self.tracer.emit(RequestHead, perf_counter(), self.conn, self.requests, request.method,
+                             request.raw_path, version, tuple(self._headers))  # fmt: skip
         self.state = BODY
         self.receiving = self._last = request
         self._done.append(request)
@@ -272,11 +271,12 @@ class RequestReader:
         self, name: str, data: tuple[bytes, ...] = (), offsets: tuple[int, ...] = ()
     ) -> None:
         """Tell the tracer that httptools called `name` with `data`, found at `offsets`."""
-        event = ParserCallback(perf_counter(), self.conn, self.requests, name, data, offsets)
-        self.tracer.emit(event)
+        self.tracer.emit(
+            ParserCallback, perf_counter(), self.conn, self.requests, name, data, offsets
+        )
 
     def _emit(self, cls: type[Event], *fields: Any) -> None:
-        self.tracer.emit(cls(perf_counter(), self.conn, self.requests, *fields))  # type: ignore[call-arg]
+        self.tracer.emit(cls, perf_counter(), self.conn, self.requests, *fields)
 
 
 def _exception_for(status: int, reason: str) -> HTTPException:

@@ -250,7 +250,7 @@ class Request(MutableMapping[str, Any]):
             self._writer.write_interim(b"HTTP/1.1 100 Continue\r\n\r\n")
             tracer = self._protocol.tracer
             if tracer.on:
-                tracer.emit(ContinueSent(perf_counter(), *self.trace_ids))
+                tracer.emit(ContinueSent, perf_counter(), *self.trace_ids)
 
     def _expects_continue(self) -> bool:
         # RFC 9110 10.1.1: only an HTTP/1.1 client waits for 100 Continue.

@@ -80,7 +80,7 @@ class ServerRunner:
 
     async def cleanup(self) -> None:
         if self.sites and self.tracer.on:
-            self.tracer.emit(ShutdownPhase(perf_counter(), 0, 0, "stop accepting", len(self.sites)))
+            self.tracer.emit(ShutdownPhase, perf_counter(), 0, 0, "stop accepting", len(self.sites))
         for site in list(self.sites):
             await site.stop()  # 1. stop accepting
         server = self.server
@@ -186,7 +186,7 @@ class TCPSite:
         self.address = self._listener.sockets[0].getsockname()
         self._runner.sites.append(self)
         if self._runner.tracer.on:
-            self._runner.tracer.emit(ServerStart(perf_counter(), 0, 0, self.name))
+            self._runner.tracer.emit(ServerStart, perf_counter(), 0, 0, self.name)
 
     @property
     def port(self) -> int:
@@ -221,7 +221,7 @@ class UnixSite(TCPSite):
         self.address = self._path
         self._runner.sites.append(self)
         if self._runner.tracer.on:
-            self._runner.tracer.emit(ServerStart(perf_counter(), 0, 0, self.name))
+            self._runner.tracer.emit(ServerStart, perf_counter(), 0, 0, self.name)
 
     @property
     def name(self) -> str:

@@ -84,7 +84,7 @@ class Server:
 
     def _phase(self, phase: str, count: int) -> None:
         if self.tracer.on:
-            self.tracer.emit(ShutdownPhase(perf_counter(), 0, 0, phase, count))
+            self.tracer.emit(ShutdownPhase, perf_counter(), 0, 0, phase, count)
 
     def pre_shutdown(self) -> None:
         self.shutting_down = True
@@ -121,5 +121,5 @@ class Server:
         if pending:
             await asyncio.wait(pending, timeout=1.0)  # let their finally blocks run
         if self.tracer.on:
-            self.tracer.emit(ServerStop(perf_counter(), 0, 0, len(pending)))
+            self.tracer.emit(ServerStop, perf_counter(), 0, 0, len(pending))
         return len(pending)

@@ -29,7 +29,7 @@ async def _run_traced(
     tracer: Tracer, ids: tuple[int, int], signal: str, name: str, call: Any
 ) -> Any:
     """Await `call()` between a HookStart and a HookEnd event."""
-    tracer.emit(HookStart(perf_counter(), *ids, signal, name))
+    tracer.emit(HookStart, perf_counter(), *ids, signal, name)
     started, error = perf_counter(), ""
     try:
         return await call()
@@ -39,7 +39,7 @@ async def _run_traced(
         error = error_text(exc)
         raise
     finally:
-        tracer.emit(HookEnd(perf_counter(), *ids, signal, name, perf_counter() - started, error))
+        tracer.emit(HookEnd, perf_counter(), *ids, signal, name, perf_counter() - started, error)
 
 
 class Signal(list):  # type: ignore[type-arg]

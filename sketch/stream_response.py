@@ -232,10 +232,9 @@ class StreamResponse(MutableMapping[Any, Any]):
         head = serialize_head(request.version, self._status, self._reason, self._headers.items())
         protocol = request._protocol
         if protocol.tracer.on:
-            protocol.tracer.emit(
-                ResponseHead(perf_counter(), protocol.id, request.number, self._status,
-                             self._reason, tuple(self._headers.items()))
-            )  # fmt: skip
+            fields = tuple(self._headers.items())
+            protocol.tracer.emit(ResponseHead, perf_counter(), protocol.id, request.number,
+                                 self._status, self._reason, fields)  # fmt: skip
         return head
 
     def _start(self, request: Request) -> None:

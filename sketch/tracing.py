@@ -87,17 +87,16 @@ class RequestObserver:
             outcome = "method miss" if methods else "path miss"
             params = ()
         pattern = resource.pattern
-        self.emit(RouteTried(perf_counter(), self.conn, self.req, self.request.method,
-                             resource.canonical, pattern.pattern if pattern else "",
-                             outcome, tuple(sorted(resource.routes)), params))  # fmt: skip
+        self.emit(RouteTried, perf_counter(), self.conn, self.req, self.request.method,
+                  resource.canonical, pattern.pattern if pattern else "",
+                  outcome, tuple(sorted(resource.routes)), params)  # fmt: skip
 
     def decided(self, match_info: Any) -> None:
         miss = match_info.http_exception
         status = 200 if miss is None else miss.status
         allowed = tuple(sorted(getattr(miss, "allowed_methods", ()))) if miss is not None else ()
-        self.emit(RouteDecision(perf_counter(), self.conn, self.req, status,
-                                _name(match_info.handler), tuple(match_info.items()),
-                                allowed))  # fmt: skip
+        self.emit(RouteDecision, perf_counter(), self.conn, self.req, status,
+                  _name(match_info.handler), tuple(match_info.items()), allowed)  # fmt: skip
 
     # --- the chain: wrap_handler(handler, middlewares, observe) -------------
 
@@ -116,9 +115,9 @@ class RequestObserver:
         name = _name(layer if middleware is None else middleware)
         started = perf_counter()
         if middleware is None:
-            emit(HandlerStart(started, conn, req, name))
+            emit(HandlerStart, started, conn, req, name)
         else:
-            emit(MiddlewareEnter(started, conn, req, name, depth))
+            emit(MiddlewareEnter, started, conn, req, name, depth)
         try:
             response = await layer(request)
         except BaseException as exc:
@@ -135,7 +134,7 @@ class RequestObserver:
     ) -> None:
         now = perf_counter()
         if middleware is None:
-            self.emit(HandlerEnd(now, self.conn, self.req, name, now - started, status, error))
+            self.emit(HandlerEnd, now, self.conn, self.req, name, now - started, status, error)
         else:
-            self.emit(MiddlewareExit(now, self.conn, self.req, name, depth, now - started,
-                                     status, error, self.deepest > depth))  # fmt: skip
+            self.emit(MiddlewareExit, now, self.conn, self.req, name, depth, now - started,
+                      status, error, self.deepest > depth)  # fmt: skip

@@ -111,7 +111,7 @@ class Writer:
                 # 0 when tracing began while these were held: when is not known.
                 waited = now - self._held_at if self._held_at else 0.0
                 self._tracer.emit(
-                    AnswersFlushed(now, self._conn, 0, len(held), self._held_bytes, waited)
+                    AnswersFlushed, now, self._conn, 0, len(held), self._held_bytes, waited
                 )
         held.clear()
         self._held_bytes = 0

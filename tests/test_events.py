@@ -270,6 +270,42 @@ async def test_a_safe_subscriber_gets_every_event_alone_or_beside_others(caplog)
     assert beside and alone[before:] == beside  # the second request's, in the same order
 
 
+async def test_a_subscriber_of_fields_gets_each_event_unbuilt_and_alone_is_emit_itself(
+    monkeypatch,
+):
+    """`fields=True`: called `subscriber(EventClass, t, conn, req, ...)`, no event object
+    built for it; beside a subscriber of events, the event is built once, from the same
+    fields."""
+    built = []
+    for cls in events.EVENT_TYPES.values():
+        original = cls.__init__
+
+        def counting(self, *args, _original=original, **kwargs):
+            built.append(type(self).__name__)
+            _original(self, *args, **kwargs)
+
+        monkeypatch.setattr(cls, "__init__", counting)
+    app = build_app()
+    got: list[tuple] = []
+
+    def keep(*fields):
+        got.append(fields)
+
+    app.tracer.subscribe(keep, safe=True, fields=True)
+    assert app.tracer.emit is keep  # alone and safe: nothing between the emitter and it
+    async with await sketch.serve(app) as server:
+        await exchange(server.port, GET_BOB, until_closed=False)
+        assert built == []
+        kinds = [fields[0].__name__ for fields in got]
+        assert "ConnectionMade" in kinds and "RouteDecision" in kinds and "ResponseEnd" in kinds
+        beside: list[events.Event] = []
+        app.tracer.subscribe(beside.append)
+        before = len(got)
+        await exchange(server.port, GET_BOB, until_closed=False)
+    assert len(built) == len(beside) == len(got) - before
+    assert [cls(*fields) for cls, *fields in got[before:]] == beside
+
+
 def test_the_model_logs_its_own_failure_instead_of_raising_into_the_server(caplog):
     from inspector.model import Model
 

@@ -216,14 +216,14 @@ def test_a_header_at_the_very_start_of_a_read_is_located():
 
 
 def _broken_tracer() -> Tracer:
-    """A tracer whose only subscriber promised not to raise (`safe=True`, so nothing
-    guards the call) and raises: a bug in a parser callback."""
+    """A tracer whose only subscriber promised not to raise (`safe=True`, and it takes
+    fields, so nothing guards the call) and raises: a bug in a parser callback."""
 
-    def broken(event) -> None:
+    def broken(cls, *fields) -> None:
         raise RuntimeError("a bug in a callback")
 
     tracer = Tracer()
-    tracer.subscribe(broken, safe=True)
+    tracer.subscribe(broken, safe=True, fields=True)
     return tracer
 
 

@@ -28,7 +28,7 @@ _HEX_PREVIEW = 16  # bytes of a binary one
 
 def upgrade(ws: WebSocketResponse, key: str, accept: str, offset: int) -> None:
     ws._tracer.emit(
-        WebSocketUpgrade(perf_counter(), *ws._ids, key, accept, ws.ws_protocol or "", offset)
+        WebSocketUpgrade, perf_counter(), *ws._ids, key, accept, ws.ws_protocol or "", offset
     )
 
 
@@ -43,17 +43,18 @@ def frames_in(ws: WebSocketResponse, data: bytes) -> list[WSMessage | Failure]:
         reader.heads = None
     emit, ids, base = ws._tracer.emit, ws._ids, ws._frames_at
     for head in heads:
-        emit(_frame_in(head, ids, base, ws))
+        emit(WebSocketFrame, *_frame_in(head, ids, base, ws))
     return items
 
 
-def _frame_in(head: FrameHead, ids: tuple[int, int], base: int, ws: WebSocketResponse):
+def _frame_in(head: FrameHead, ids: tuple[int, int], base: int, ws: WebSocketResponse) -> tuple:
+    """The fields of the WebSocketFrame event of a frame read."""
     opcode = head.opcode
     if opcode == WSMsgType.TEXT or opcode == WSMsgType.BINARY:
         ws._message_opcode = opcode  # what its CONTINUATION frames continue
     kind = ws._message_opcode if opcode == WSMsgType.CONTINUATION else opcode
     code, reason, preview = _payload(kind, head.payload, head.length)
-    return WebSocketFrame(
+    return (
         perf_counter(), *ids, "in", _name(opcode), head.fin, head.rsv, head.masked,
         head.length, base + head.offset, head.head, code, reason, preview,
     )  # fmt: skip
@@ -64,16 +65,14 @@ def frame_out(ws: WebSocketResponse, opcode: int, payload: bytes, fin: bool = Tr
     n = len(payload)
     head = frame_head(opcode, n, fin)
     code, reason, preview = _payload(opcode, payload[:PREVIEW], n)
-    ws._tracer.emit(
-        WebSocketFrame(perf_counter(), *ws._ids, "out", _name(opcode), fin, 0, False, n, -1,
-                       head, code, reason, preview)
-    )  # fmt: skip
+    ws._tracer.emit(WebSocketFrame, perf_counter(), *ws._ids, "out", _name(opcode), fin, 0,
+                    False, n, -1, head, code, reason, preview)  # fmt: skip
 
 
 def closed(ws: WebSocketResponse, by: str) -> None:
     error = ws._exception
     text = "" if error is None else f"{type(error).__name__}: {error}"
-    ws._tracer.emit(WebSocketClosed(perf_counter(), *ws._ids, ws._close_code or 1006, by, text))
+    ws._tracer.emit(WebSocketClosed, perf_counter(), *ws._ids, ws._close_code or 1006, by, text)
 
 
 def _name(opcode: int) -> str:

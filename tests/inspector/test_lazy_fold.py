@@ -78,6 +78,45 @@ async def test_a_trace_folded_when_read_equals_one_folded_as_its_events_came():
         assert lazy.server == eager.server
 
 
+async def test_a_model_fed_fields_by_the_tracer_equals_one_fed_events():
+    """`fields=True`: the tracer hands the model each event's class and fields, and the
+    model keeps most as they came, building them when read. Over a real socket, beside a
+    subscriber of event objects: the same traces, masked the same, folded late or not."""
+    events: list[ev.Event] = []
+    lazy, eager = Model(), Model()
+    app = web.Application()
+
+    async def me(request: web.Request) -> web.Response:
+        return web.Response(text="you")
+
+    app.router.add_get("/me", me)
+    app.router.add_post("/echo", me)
+    app.tracer.subscribe(events.append)
+    app.tracer.subscribe(lazy.feed_fields, safe=True, fields=True)
+    app.tracer.subscribe(eager.feed_fields, safe=True, fields=True)
+    app.tracer.subscribe(lambda event: list(eager.in_flight.values()))  # reads as they come
+    async with await sketch.serve(app) as server:
+        reader, writer = await asyncio.open_connection(server.host, server.port)
+        for piece in PIECES:
+            writer.write(piece)
+            await writer.drain()
+            await asyncio.sleep(0.05)
+        await reader.read()
+        writer.close()
+        await writer.wait_closed()
+    kept = [item for trace in lazy.recent._ring for item in trace._queue or ()]
+    assert any(type(item) is tuple for item in kept)  # kept as fields, not built
+    by_objects = fed(events, read_as_they_come=False)
+    assert len(lazy.recent) == 3
+    assert list(lazy.recent) == list(by_objects.recent) == list(eager.recent)
+    assert [render(RequestTree(t)) for t in lazy.recent] == [
+        render(RequestTree(t)) for t in by_objects.recent
+    ]
+    assert lazy.server == by_objects.server
+    shown = "".join(repr(t) for t in lazy.recent)
+    assert "s3cret" not in shown and "abc123" not in shown
+
+
 async def test_secrets_are_masked_in_traces_folded_late():
     lazy = fed(await recorded_events(), read_as_they_come=False)
     first, _, last = lazy.recent
