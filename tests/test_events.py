@@ -211,8 +211,9 @@ async def test_lifecycle_hooks_and_shutdown_phases_are_traced_in_order():
     assert [e.callback.rsplit(".", 1)[-1] for e in ends] == ["ctx", "startup", "ctx"]
 
 
-async def test_with_nobody_subscribed_no_event_object_is_built(monkeypatch):
-    built = []
+def count_built(monkeypatch) -> list[str]:
+    """The names of the event objects built from now on (in this test)."""
+    built: list[str] = []
     for cls in events.EVENT_TYPES.values():
         original = cls.__init__
 
@@ -221,6 +222,11 @@ async def test_with_nobody_subscribed_no_event_object_is_built(monkeypatch):
             _original(self, *args, **kwargs)
 
         monkeypatch.setattr(cls, "__init__", counting)
+    return built
+
+
+async def test_with_nobody_subscribed_no_event_object_is_built(monkeypatch):
+    built = count_built(monkeypatch)
     app = build_app()
     async with await sketch.serve(app) as server:
         raw = await exchange(
@@ -276,15 +282,7 @@ async def test_a_subscriber_of_fields_gets_each_event_unbuilt_and_alone_is_emit_
     """`fields=True`: called `subscriber(EventClass, t, conn, req, ...)`, no event object
     built for it; beside a subscriber of events, the event is built once, from the same
     fields."""
-    built = []
-    for cls in events.EVENT_TYPES.values():
-        original = cls.__init__
-
-        def counting(self, *args, _original=original, **kwargs):
-            built.append(type(self).__name__)
-            _original(self, *args, **kwargs)
-
-        monkeypatch.setattr(cls, "__init__", counting)
+    built = count_built(monkeypatch)
     app = build_app()
     got: list[tuple] = []
 
