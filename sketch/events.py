@@ -11,13 +11,15 @@ number, 0 for server-wide events) and `req` (the request's number on its connect
 
 Events are dataclasses, immutable by convention: nobody sets a field after an event is
 made (an observer that wants a changed event makes a new one with
-`dataclasses.replace`). A traced request builds about eighteen, so how they are built
-was measured: not `frozen=True`, which sets each field through `object.__setattr__`
-(`timeit`, 3.13: 1.45 µs against 0.35 slotted); and not `slots=True` either, though
-slots are smaller (44 bytes an event) and cheaper on Python 3.11 (callgrind,
-instructions to build a ParserCallback: 2,340 against 2,540): on 3.13 only a class
-without slots is made by the specialized call that runs its `__init__` directly
-(2,200 against 2,700).
+`dataclasses.replace`). An emitter hands the Tracer (below) an event's class and fields,
+and the tracer builds the event for the subscribers that take one; the inspector's model
+takes the fields and builds an event only when someone reads its request. A traced
+request has about eighteen, so how they are built was measured: not `frozen=True`, which
+sets each field through `object.__setattr__` (`timeit`, 3.13: 1.45 µs against 0.35
+slotted); and not `slots=True` either, though slots are smaller (44 bytes an event) and
+cheaper on Python 3.11 (callgrind, instructions to build a ParserCallback: 2,340 against
+2,540): on 3.13 only a class without slots is made by the specialized call that runs its
+`__init__` directly (2,200 against 2,700).
 """
 
 from __future__ import annotations

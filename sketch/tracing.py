@@ -65,10 +65,11 @@ def _error(exc: BaseException) -> str:
 class RequestObserver:
     """Reports one request's way through the router and the middleware chain.
 
-    Each event is built where it happens and handed to the tracer at once: recording
-    runs this for every request, so no helper stands between (each call costs). Not
-    slotted: on Python 3.13 only a class without __slots__ is made by the specialized
-    call (CALL_ALLOC_AND_ENTER_INIT), as the events are (events.py).
+    Each event's class and fields are handed to the tracer where it happens (the tracer
+    builds the event, for the subscribers that want one): recording runs this for every
+    request, so no helper stands between (each call costs). Not slotted: on Python 3.13
+    only a class without __slots__ is made by the specialized call
+    (CALL_ALLOC_AND_ENTER_INIT), as the events are (events.py).
     """
 
     def __init__(self, request: Any) -> None:
