@@ -313,9 +313,6 @@ def error_text(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
-Subscriber = Callable[[Event], None]
-
-
 class Tracer:
     """Hands events to subscribers. `on` is False while nobody listens.
 

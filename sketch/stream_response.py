@@ -232,9 +232,9 @@ class StreamResponse(MutableMapping[Any, Any]):
         head = serialize_head(request.version, self._status, self._reason, self._headers.items())
         protocol = request._protocol
         if protocol.tracer.on:
-            fields = tuple(self._headers.items())
+            headers = tuple(self._headers.items())
             protocol.tracer.emit(ResponseHead, perf_counter(), protocol.id, request.number,
-                                 self._status, self._reason, fields)  # fmt: skip
+                                 self._status, self._reason, headers)  # fmt: skip
         return head
 
     def _start(self, request: Request) -> None:
