@@ -5,9 +5,9 @@ a second go by and the ring keeps the last `keep`). So a request's events are ke
 they come, in a list on its trace, and folded (masked, put in their places: traces.py)
 only when something reads the trace: `recent`, `in_flight`, `find()`, a listener. From
 then on, its later events are folded as they come. Subscribed with `fields=True`
-(`feed_fields`), the model keeps most events as the tracer hands them, their class and
-fields in a tuple, and builds the event only when its trace is read. What the dashboard
-counts (requests, statuses, rates, connections) is counted per event.
+(`feed_fields`), the model keeps what a request is told as the tracer hands it, the
+event's class and fields in a tuple, and builds events only when the trace is read.
+What the dashboard counts (requests, statuses, rates, connections) is counted per event.
 
 Memory stays bounded under load: finished requests go to a ring of the most recent
 ones, and a trace keeps at most `MAX_BYTES_PER_TRACE` bytes of what was read for it.
@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import logging
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
-from typing import Any, overload
+from collections.abc import Sequence
+from typing import Any
 
 from sketch import events as ev
 
@@ -28,6 +28,7 @@ from .traces import (
     MAX_BYTES_PER_TRACE,
     ConnectionTrace,
     HookRun,
+    Recent,
     RequestTrace,
     ServerTrace,
     fold,
@@ -58,7 +59,7 @@ _JOINS = frozenset({
 })  # fmt: skip
 # Masked as they come (what is masked carries over from one to the next on a connection);
 # the connection's end lets its masker forget it. The rest are masked when folded. Reads
-# are too, by _on_DataReceived itself: one a request, a call less than through here.
+# are too, by _keep_read's callers: one a request, a call less than through here.
 _MASKED_AS_THEY_COME = frozenset({ev.WebSocketFrame, ev.ConnectionLost})
 
 
@@ -69,45 +70,6 @@ def _built(kept: ev.Event | tuple) -> ev.Event:
 
 def _kind(kept: ev.Event | tuple) -> type:
     return kept[0] if type(kept) is tuple else type(kept)
-
-
-class Recent(Sequence[RequestTrace]):
-    """The most recent finished traces, oldest first, at most `maxlen` of them.
-
-    A deque that folds each trace when it is read (`look`): `recent[-1]`, a loop.
-    """
-
-    def __init__(self, maxlen: int, look: Callable[[RequestTrace], RequestTrace]) -> None:
-        self._ring: deque[RequestTrace] = deque(maxlen=maxlen)
-        self._look = look
-        # The deque's own: each request ends with it, no Python call of ours between.
-        self.append: Callable[[RequestTrace], None] = self._ring.append
-
-    @property
-    def maxlen(self) -> int | None:
-        return self._ring.maxlen
-
-    def __len__(self) -> int:
-        return len(self._ring)
-
-    @overload
-    def __getitem__(self, index: int) -> RequestTrace: ...
-    @overload
-    def __getitem__(self, index: slice) -> list[RequestTrace]: ...
-    def __getitem__(self, index: int | slice) -> RequestTrace | list[RequestTrace]:
-        if isinstance(index, slice):
-            return [self._look(trace) for trace in list(self._ring)[index]]
-        return self._look(self._ring[index])
-
-    def __iter__(self) -> Iterator[RequestTrace]:
-        # A copy: a request may finish (and join the ring) while a view loops.
-        return map(self._look, list(self._ring))
-
-    def __reversed__(self) -> Iterator[RequestTrace]:
-        return map(self._look, list(reversed(self._ring)))
-
-    def __repr__(self) -> str:
-        return f"Recent({list(self)!r}, maxlen={self.maxlen})"
 
 
 class Model(FoldsWebSockets):
@@ -130,7 +92,7 @@ class Model(FoldsWebSockets):
         self.connections: deque[ConnectionTrace] = deque(maxlen=keep)  # oldest first
         self._connections: dict[int, ConnectionTrace] = {}  # the open ones
         self._open: dict[int, list[int]] = {}  # per open connection, its requests in flight
-        self._last_read: dict[int, ev.DataReceived] = {}  # per connection
+        self._last_read: dict[int, ev.DataReceived | tuple] = {}  # per connection, as kept
         # Per connection, answered requests whose answer is still held (writer.py): the
         # next AnswersFlushed on it took them out. Bounded: a streamed answer has none.
         self._held: dict[int, list[RequestTrace]] = {}
@@ -167,11 +129,8 @@ class Model(FoldsWebSockets):
                     else:
                         self._fold(trace, (event,))
                     return
-                if self.server.first_event is None:
-                    self.server.first_event = event.t
                 if kind is ev.ParserCallback and event.name == "on_message_begin":  # type: ignore[attr-defined]
-                    self._latest = trace = self._open_trace(event)  # its next events find it
-                    trace._queue.append(event)  # type: ignore[union-attr]
+                    self._begin(event.conn, event.req, event.t, event)
                 # Else about a request not in flight (its client left, and the cancelled
                 # handler reports late): dropped, a trace opened by it would never end.
                 return
@@ -187,21 +146,57 @@ class Model(FoldsWebSockets):
         """`feed`, for a tracer that hands the event's class and its fields, `(cls, t, conn,
         req, ...)` (`tracer.subscribe(model.feed_fields, safe=True, fields=True)`).
 
-        An event that joins the request fed last is kept as that tuple, and built when its
-        trace is read; any other is built now and fed.
+        What a request in flight is told (most events, and its end) is kept on its trace as
+        that tuple, and built when the trace is read; so are the reads and flushes that
+        concern it. The rest is built now and fed.
         """
         try:
-            trace = self._latest
-            if trace is not None and fields[0] in _JOINS:
+            kind, trace = fields[0], self._latest
+            if trace is not None and trace.req == fields[3] and trace.conn == fields[2]:
                 queue = trace._queue
-                if queue is not None and trace.req == fields[3] and trace.conn == fields[2]:
-                    queue.append(fields)
-                    return
-            event = fields[0](*fields[1:])
+                if queue is not None:  # nobody has read it yet: keep the fields
+                    if kind in _JOINS:  # most events
+                        queue.append(fields)
+                        return
+                    if kind is ev.ResponseEnd:  # it ends: kept, and counted
+                        queue.append(fields)
+                        self._finish(trace, fields[1], True, fields[4])
+                        return
+            if self._kept(kind, fields):
+                return
+            event = kind(*fields[1:])
         except Exception:
             logger.exception("the inspector's model failed on %r", fields)
             return
         self.feed(event)
+
+    def _kept(self, kind: type, fields: tuple) -> bool:
+        """Keep what feed_fields' first test did not (True), or leave it to build (False)."""
+        conn, req = fields[2], fields[3]
+        if kind in _JOINS or kind is ev.ResponseEnd:
+            trace = self._latest
+            if trace is None or trace.req != req or trace.conn != conn:
+                trace = self._latest = self._in_flight.get((conn, req))
+            if trace is None:
+                if kind is ev.ParserCallback and fields[4] == "on_message_begin":
+                    self._begin(conn, req, fields[1], fields)
+                    return True
+                return False  # about no request in flight: feed drops it
+            if trace._queue is None:  # read already: folded as it comes, by feed
+                return False
+            trace._queue.append(fields)
+            if kind is ev.ResponseEnd:
+                self._finish(trace, fields[1], True, fields[4])
+            return True
+        if kind is ev.DataReceived:  # masked as it comes
+            data = self._mask.read_data(conn, fields[5])
+            self._keep_read(conn, fields if data is fields[5] else (*fields[:5], data))
+            return True
+        if kind is ev.AnswersFlushed:  # the answers held on conn went out
+            for trace in self._held.pop(conn, ()):
+                self._add(trace, fields)
+            return True
+        return False
 
     def _fold(self, trace: RequestTrace, events: Sequence[ev.Event | tuple]) -> None:
         if trace._masker is None and not self.reveal:
@@ -225,30 +220,37 @@ class Model(FoldsWebSockets):
                 self._fold(trace, queue)
         return trace
 
-    def _add(self, trace: RequestTrace, event: ev.Event) -> None:
+    def _add(self, trace: RequestTrace, event: ev.Event | tuple) -> None:
         queue = trace._queue
         if queue is not None:
             queue.append(event)
         else:
             self._fold(trace, (event,))
 
-    def _open_trace(self, event: ev.Event) -> RequestTrace:
-        """The trace of a request that begins (or is refused) with this event.
+    def _begin(self, conn: int, req: int, t: float, begin: ev.Event | tuple) -> None:
+        """A request begins: its trace opens, with `begin` (its first parser event)."""
+        if self.server.first_event is None:
+            self.server.first_event = t
+        self._latest = trace = self._open_trace(conn, req, t)  # its next events find it
+        trace._queue.append(begin)  # type: ignore[union-attr]
+
+    def _open_trace(self, conn: int, req: int, t: float) -> RequestTrace:
+        """The trace of a request that begins (or is refused) with an event at `t`.
 
         Only these events open a trace: any other about a request not in flight is
         dropped (feed).
         """
-        key = (event.conn, event.req)
+        key = (conn, req)
         trace = self._in_flight.get(key)
         if trace is None:
-            trace = self._in_flight[key] = RequestTrace(event.conn, event.req, event.t)
-            trace._read = read = self._last_read.get(event.conn)  # what its first byte came in
+            trace = self._in_flight[key] = RequestTrace(conn, req, t)
+            read = self._last_read.get(conn)  # what its first byte came in (fold keeps it)
             trace._queue = [] if read is None else [read]
-            reqs = self._open.get(event.conn)
+            reqs = self._open.get(conn)
             if reqs is None:
-                self._open[event.conn] = [event.req]
+                self._open[conn] = [req]
             else:
-                reqs.append(event.req)
+                reqs.append(req)
         return trace
 
     def _finish(
@@ -313,21 +315,25 @@ class Model(FoldsWebSockets):
             self._finish(self._in_flight[(event.conn, req)], event.t, False)  # cut short
 
     def _on_DataReceived(self, event: ev.DataReceived) -> None:
-        event = self._mask.read(event)  # with what came before it on the connection
-        self._last_read[event.conn] = event
-        for req in self._open.get(event.conn, ()):  # the requests it may carry more of
-            trace = self._in_flight[(event.conn, req)]
+        self._keep_read(event.conn, self._mask.read(event))
+
+    def _keep_read(self, conn: int, read: ev.DataReceived | tuple) -> None:
+        """A read, masked (with what came before it on the connection): the next request
+        on `conn` begins in it, and those in flight may have more of their bytes in it."""
+        self._last_read[conn] = read
+        for req in self._open.get(conn, ()):
+            trace = self._in_flight[(conn, req)]
             if trace._queue is None:
-                trace._read = event
+                trace._read = _built(read)
             else:
-                trace._queue.append(event)
+                trace._queue.append(read)
                 if len(trace._queue) > MAX_UNFOLDED:
                     self._flush(trace)
 
     def _on_ParseError(self, event: ev.ParseError) -> None:
         # A refusal may come before any byte of a request (503: too many connections;
         # 408: a head that never came): then it is the whole trace.
-        trace = self._open_trace(event)
+        trace = self._open_trace(event.conn, event.req, event.t)
         self._add(trace, event)
         if self._flush(trace).version == "":  # refused before a Request existed: no answer
             self._finish(trace, event.t, False)
@@ -348,7 +354,7 @@ class Model(FoldsWebSockets):
             self._add(trace, event)
 
     def _on_AnswersFlushed(self, event: ev.AnswersFlushed) -> None:
-        for trace in self._held.pop(event.conn, ()):
+        for trace in self._held.pop(event.conn, ()):  # the answers that write took out
             self._add(trace, event)
 
     def _on_HookStart(self, event: ev.HookStart) -> None:

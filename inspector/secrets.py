@@ -15,6 +15,7 @@ when it folds them (model.py), and each read as it comes (a secret may span read
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import re
 from typing import TYPE_CHECKING
@@ -149,21 +150,25 @@ class Masker:
 
     def read(self, event: ev.DataReceived) -> ev.DataReceived:
         """A read, masked with the unfinished line before it on its connection."""
+        data = self.read_data(event.conn, event.data)
+        return event if data is event.data else dataclasses.replace(event, data=data)
+
+    def read_data(self, conn: int, data: bytes) -> bytes:
+        """The bytes of a read on `conn`, masked: `data` itself when nothing is hidden."""
         if self.reveal:
-            return event
-        carry = self._carry.get(event.conn, b"")
-        buffer = carry + event.data
+            return data
+        carry = self._carry.get(conn, b"")
+        buffer = carry + data
         line_end = buffer.rfind(b"\n")
         rest = buffer[line_end + 1 :]
         if len(rest) <= _MAX_CARRY:
-            self._carry[event.conn] = rest
+            self._carry[conn] = rest
         else:
-            self._carry.pop(event.conn, None)
+            self._carry.pop(conn, None)
         spans = _spans(buffer)
         if not spans:  # most reads
-            return event
-        data = _masked(event.data, spans, len(carry))
-        return event if data is event.data else dataclasses.replace(event, data=data)
+            return data
+        return _masked(data, spans, len(carry))
 
     def _callback(self, event: ev.ParserCallback) -> ev.ParserCallback:
         if event.name == "on_message_begin":
@@ -206,12 +211,11 @@ def mask_trace(trace: RequestTrace) -> RequestTrace:
             (mask(f) for f in websocket.frames), websocket.frames.maxlen
         )
         websocket = dataclasses.replace(websocket, frames=frames)
-    return dataclasses.replace(
-        trace,
-        target=mask_query(trace.target),
-        headers=tuple((name, mask_header(name, value)) for name, value in trace.headers),
-        reads=[mask(read) for read in trace.reads],
-        parser=[mask(callback) for callback in trace.parser],
-        response=None if trace.response is None else mask(trace.response),
-        websocket=websocket,
-    )
+    masked = copy.copy(trace)  # (a trace's __init__ takes only what every trace has)
+    masked.target = mask_query(trace.target)
+    masked.headers = tuple((name, mask_header(name, value)) for name, value in trace.headers)
+    masked.reads = [mask(read) for read in trace.reads]
+    masked.parser = [mask(callback) for callback in trace.parser]
+    masked.response = None if trace.response is None else mask(trace.response)
+    masked.websocket = websocket
+    return masked

@@ -9,10 +9,10 @@ a request's events are folded: as they come, or only when something reads the tr
 from __future__ import annotations
 
 import re
-from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections import Counter, deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, overload
 
 from sketch import events as ev
 
@@ -23,6 +23,7 @@ if TYPE_CHECKING:  # conversation.py imports this module
 
 __all__ = [
     "RequestTrace",
+    "Recent",
     "HookRun",
     "ConnectionTrace",
     "ServerTrace",
@@ -35,9 +36,15 @@ MAX_BYTES_PER_TRACE = 64 * 1024
 _TOKEN = re.compile(rb"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # RFC 9110 5.6.2: a method is one
 
 
-@dataclass(slots=True)
+@dataclass(init=False)
 class RequestTrace:
-    """Everything that happened to one request, in the order it happened."""
+    """Everything that happened to one request, in the order it happened.
+
+    A trace is made for every request and most are never read, so making one sets only
+    what every trace has (`__init__`): the rest are the class's defaults until a fold
+    sets them. Not slotted: a slotted dataclass sets all 26 fields in its `__init__`
+    (4,650 instructions on 3.13, callgrind, against ~1,000; docs/performance.md).
+    """
 
     conn: int
     req: int
@@ -69,11 +76,15 @@ class RequestTrace:
     # How the model folds it (model.py): its events not folded yet, while nobody has
     # read it (None: each event is folded as it comes); the connection's latest read as
     # this request heard of it; the masker of its parser events (its target's pieces).
-    _queue: list[ev.Event | tuple] | None = field(
-        default=None, init=False, repr=False, compare=False
-    )
-    _read: ev.DataReceived | None = field(default=None, init=False, repr=False, compare=False)
-    _masker: Masker | None = field(default=None, init=False, repr=False, compare=False)
+    # (No class-level default: the model reads these at every event, and on 3.13 reading
+    # an attribute that a class attribute shadows is not specialized.)
+    _queue: list[ev.Event | tuple] | None = field(init=False, repr=False, compare=False)
+    _read: ev.DataReceived | None = field(init=False, repr=False, compare=False)
+    _masker: Masker | None = field(init=False, repr=False, compare=False)
+
+    def __init__(self, conn: int, req: int, started: float) -> None:
+        self.conn, self.req, self.started = conn, req, started
+        self._queue = self._read = self._masker = None
 
     @property
     def status(self) -> int | None:
@@ -116,6 +127,45 @@ class RequestTrace:
                 return start + offset - read.offset
             start += len(read.data)
         return None
+
+
+class Recent(Sequence[RequestTrace]):
+    """The most recent finished traces, oldest first, at most `maxlen` of them.
+
+    A deque that folds each trace when it is read (`look`): `recent[-1]`, a loop.
+    """
+
+    def __init__(self, maxlen: int, look: Callable[[RequestTrace], RequestTrace]) -> None:
+        self._ring: deque[RequestTrace] = deque(maxlen=maxlen)
+        self._look = look
+        # The deque's own: each request ends with it, no Python call of ours between.
+        self.append: Callable[[RequestTrace], None] = self._ring.append
+
+    @property
+    def maxlen(self) -> int | None:
+        return self._ring.maxlen
+
+    def __len__(self) -> int:
+        return len(self._ring)
+
+    @overload
+    def __getitem__(self, index: int) -> RequestTrace: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[RequestTrace]: ...
+    def __getitem__(self, index: int | slice) -> RequestTrace | list[RequestTrace]:
+        if isinstance(index, slice):
+            return [self._look(trace) for trace in list(self._ring)[index]]
+        return self._look(self._ring[index])
+
+    def __iter__(self) -> Iterator[RequestTrace]:
+        # A copy: a request may finish (and join the ring) while a view loops.
+        return map(self._look, list(self._ring))
+
+    def __reversed__(self) -> Iterator[RequestTrace]:
+        return map(self._look, list(reversed(self._ring)))
+
+    def __repr__(self) -> str:
+        return f"Recent({list(self)!r}, maxlen={self.maxlen})"
 
 
 @dataclass(slots=True)

@@ -12,6 +12,7 @@ from inspector.views import ByteRuler, RequestTree
 from sketch import events as ev
 from sketch import web
 
+from ..test_events import count_built
 from .test_views import render
 
 # One connection: a head split across three reads (a secret in the query and one in a
@@ -115,6 +116,53 @@ async def test_a_model_fed_fields_by_the_tracer_equals_one_fed_events():
     assert lazy.server == by_objects.server
     shown = "".join(repr(t) for t in lazy.recent)
     assert "s3cret" not in shown and "abc123" not in shown
+
+
+async def test_requests_in_flight_together_are_kept_as_fields_however_they_interleave(
+    monkeypatch,
+):
+    """Under load, requests on many connections interleave (on Python 3.11 a handler's Task
+    runs a turn after its request was read): an event about another request than the one
+    fed last is kept as its fields too, and so are the reads, the ends and the flushes.
+    Only the connections' own events are built before somebody reads a trace."""
+    both_in = asyncio.Event()
+    entered = []
+
+    async def slow(request: web.Request) -> web.Response:
+        entered.append(request)
+        if len(entered) == 2:
+            both_in.set()
+        await both_in.wait()  # the first is answered after the second came in
+        return web.Response(text="ok")
+
+    app = web.Application()
+    app.router.add_get("/slow", slow)
+    lazy, tuples = Model(), []
+    app.tracer.subscribe(lazy.feed_fields, safe=True, fields=True)
+    app.tracer.subscribe(lambda *fields: tuples.append(fields), safe=True, fields=True)
+    built = count_built(monkeypatch)
+    async with await sketch.serve(app) as server:
+        conns = [await asyncio.open_connection(server.host, server.port) for _ in range(2)]
+        for _, writer in conns:
+            writer.write(b"GET /slow HTTP/1.1\r\nHost: x\r\n\r\n")
+            await writer.drain()
+            await asyncio.sleep(0.05)  # the second request begins after the first is in
+        for reader, writer in conns:
+            assert (await reader.readuntil(b"ok")).startswith(b"HTTP/1.1 200 OK")
+            writer.close()
+            await writer.wait_closed()
+    # (A pause in reading is drawn on its connection's lane, so it is built as it comes.)
+    connections = ("ConnectionMade", "ConnectionLost", "FlowControl")
+    assert {name for name in built if name not in connections} <= {
+        "ServerStart",
+        "ShutdownPhase",
+        "ServerStop",
+    }, built
+    by_objects = fed([fields[0](*fields[1:]) for fields in tuples], read_as_they_come=False)
+    assert [t.req for t in lazy.recent] == [1, 1] and len({t.conn for t in lazy.recent}) == 2
+    assert list(lazy.recent) == list(by_objects.recent)
+    assert all(t.flushed is not None and t.reads for t in lazy.recent)
+    assert lazy.server == by_objects.server
 
 
 async def test_secrets_are_masked_in_traces_folded_late():
