@@ -212,6 +212,7 @@ def mask_trace(trace: RequestTrace) -> RequestTrace:
         )
         websocket = dataclasses.replace(websocket, frames=frames)
     masked = copy.copy(trace)  # (a trace's __init__ takes only what every trace has)
+    masked._queue = masked._read = masked._masker = None  # a copy to read: nothing kept
     masked.target = mask_query(trace.target)
     masked.headers = tuple((name, mask_header(name, value)) for name, value in trace.headers)
     masked.reads = [mask(read) for read in trace.reads]

@@ -43,7 +43,7 @@ class RequestTrace:
     A trace is made for every request and most are never read, so making one sets only
     what every trace has (`__init__`): the rest are the class's defaults until a fold
     sets them. Not slotted: a slotted dataclass sets all 26 fields in its `__init__`
-    (4,650 instructions on 3.13, callgrind, against ~1,000; docs/performance.md).
+    (4,650 instructions on 3.13, callgrind, against 2,025; docs/performance.md).
     """
 
     conn: int
