@@ -6,7 +6,8 @@ call the handler (a short-circuit). The first in the application's list is the
 outermost layer: it sees the request first and the response last.
 
 `wrap_handler` builds the onion, and it is the only place that does: a traced request
-runs the same chain, with an observer wrapped around each layer as it is built.
+runs the same chain, built by the same loop, with an observer in each layer's place that
+runs the layer (calls the middleware with the next handler) and reports it.
 """
 
 from __future__ import annotations
@@ -22,8 +23,8 @@ __all__ = ["middleware", "Middleware", "Observe", "check_middlewares", "wrap_han
 
 Handler = Callable[[Any], Awaitable[Any]]
 Middleware = Callable[[Any, Handler], Awaitable[Any]]
-# await observe(layer, middleware or None for the handler itself, depth, request): runs
-# the layer and reports it (tracing.py)
+# await observe(handler, middleware or None, depth, request): runs the middleware around
+# `handler`, or `handler` itself, and reports it (tracing.py)
 Observe = Callable[[Handler, "Middleware | None", int, Any], Awaitable[Any]]
 _F = TypeVar("_F", bound=Middleware)
 
@@ -55,14 +56,16 @@ def wrap_handler(
     """Build the onion: wrap from the innermost (last) to the outermost (first).
 
     `observe`, when given, runs each layer in its place (tracing.py reports with it):
-    the handler at depth len(middlewares), then each middleware down to 0, the outermost.
+    the handler at depth len(middlewares), then each middleware down to 0, the outermost,
+    which it calls itself as the chain would, `mw(request, handler=handler)`.
     """
     depth = len(middlewares)
     if observe is not None:
         handler = partial(observe, handler, None, depth)
     for mw in reversed(middlewares):
         depth -= 1
-        handler = partial(mw, handler=handler)
         if observe is not None:
             handler = partial(observe, handler, mw, depth)
+        else:
+            handler = partial(mw, handler=handler)
     return handler
