@@ -82,6 +82,9 @@ def connections(
     for trace in traces:  # a request whose connection record is gone (a replay's first)
         lanes.setdefault(trace.conn, None)
     shown = sorted(lanes)[-last:]
+    # Say how many were left out (the model's own ring keeps the last 50 connections).
+    seen = max(len(lanes), model.server.connections_total)
+    which = f"the last {len(shown)} of {seen} connections" if seen > len(shown) else ""
     traces = [t for t in traces if t.conn in set(shown)]
     times = [t.started for t in traces] + [last_seen(t) for t in traces]
     for conn in shown:
@@ -101,7 +104,7 @@ def connections(
     canvas.text(
         14,
         24,
-        f"{len(shown)} connection(s), {len(traces)} request(s)",
+        f"{which or f'{len(shown)} connection(s)'}, {len(traces)} request(s)",
         INK,
         font_weight="bold",
         font_size=14,
@@ -112,7 +115,8 @@ def connections(
         y = _lane(canvas, conn, lanes[conn], rows[conn], x, y, t1)
     _legend(canvas, height - 40)
     summary = (
-        f"{len(shown)} connection(s) and {len(traces)} request(s) over {(t1 - t0) * 1000:.2f} ms"
+        f"{which or f'{len(shown)} connection(s)'} and {len(traces)} request(s) "
+        f"over {(t1 - t0) * 1000:.2f} ms"
     )
     return Picture(canvas.svg(), summary)
 

@@ -107,18 +107,28 @@ class Dashboard:
         )
         if self.latest <= 0:
             return
-        table = Table(title=f"latest {self.latest} requests", title_justify="left")
-        table.add_column("conn.req")
-        table.add_column("request", no_wrap=True, overflow="ellipsis")  # a row is one line
-        table.add_column("status")
-        table.add_column("time")
-        for trace in model.recent[-self.latest :]:  # folds only these (model.py)
-            table.add_row(
+        rows = [
+            (
                 f"{trace.conn}.{trace.req}",
-                f"{trace.method} {trace.target}"[:50],
+                f"{trace.method} {trace.target}",
                 Text(str(trace.status), _status_style(trace.status)),
                 _ms(trace.elapsed),
             )
+            for trace in model.recent[-self.latest :]  # folds only these (model.py)
+        ]
+        # A row is one line (Screen counts on it): the request gets the width the other
+        # columns leave, and is cut with an ellipsis; else the time column would wrap.
+        heads = ("conn.req", "request", "status", "time")
+        others = sum(
+            max(len(cell) for cell in (heads[i], *(row[i] for row in rows))) for i in (0, 2, 3)
+        )
+        room = options.max_width - others - 4 * 2 - 5  # each column's padding, the borders
+        table = Table(title=f"latest {self.latest} requests", title_justify="left")
+        for head in heads:
+            width = max(10, min(50, room)) if head == "request" else None
+            table.add_column(head, no_wrap=True, overflow="ellipsis", max_width=width)
+        for row in rows:
+            table.add_row(*row)
         yield table
 
 

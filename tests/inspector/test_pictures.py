@@ -150,6 +150,16 @@ async def test_concurrent_clients_are_one_lane_each_and_keep_alive_one_lane_for_
     assert len(groups(parse(connections(kept).svg), "connection")) == 1
 
 
+async def test_connections_left_out_of_the_picture_are_counted_in_it():
+    model = await traced(*[(GET,)] * 5)
+    picture = connections(model, last=3)
+    assert len(groups(parse(picture.svg), "connection")) == 3
+    assert "the last 3 of 5 connections" in picture.svg
+    assert str(picture).startswith("the last 3 of 5 connections")
+    whole = connections(model)
+    assert "5 connection(s)" in whole.svg and " of 5 " not in whole.svg
+
+
 async def test_a_handler_that_awaited_is_marked_where_its_task_went_back_to_the_loop():
     model = await traced((SLOW, GET))
     lane = groups(parse(connections(model).svg), "connection")[0]

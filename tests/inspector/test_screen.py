@@ -63,6 +63,24 @@ async def test_the_screen_keeps_decision_layers_and_response_in_the_terminal(wid
     assert f"on_header x{sent}" in text or f"{sent} header(s)" in text, text  # as a count
 
 
+@pytest.mark.parametrize(("width", "height"), [(80, 24), (160, 50)])
+async def test_a_long_target_in_the_list_keeps_its_row_on_one_line(width, height):
+    """A target wider than the list let the status and time columns wrap: each row took
+    two lines, and the tree below lost its middlewares and response to "..."."""
+    long = "/users/1?" + "&".join(f"field{n}=value{n}" for n in range(20))
+    model = await traced_demo(
+        *[f"GET {long} HTTP/1.1\r\nHost: x\r\n\r\n".encode()] * 5,
+        b"GET /users/1 HTTP/1.1\r\nHost: x\r\n\r\n",
+    )
+    lines = screen_lines(model, width, height)
+    text = "\n".join(lines)
+    assert len(lines) <= height, text
+    rows = [line for line in lines if "GET /users/1?field0" in line]
+    assert len(rows) == 5 and all(line.rstrip(" │|").endswith("ms") for line in rows), text
+    for stage in ("middleware log_requests", "handler get_user", "response 200 OK"):
+        assert stage in text, text
+
+
 async def test_a_short_request_keeps_every_header_when_there_is_room():
     model = await traced_demo(b"GET /users/1 HTTP/1.1\r\nHost: x\r\nAccept: */*\r\n\r\n")
     text = "\n".join(screen_lines(model, 160, 50))
