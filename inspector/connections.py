@@ -140,6 +140,8 @@ def _rows(traces: list[RequestTrace], x) -> list[list[RequestTrace]]:
 
 def _label(trace: RequestTrace) -> str:
     status = trace.status if trace.status is not None else "…"
+    if trace.status is None and trace.cut_short:
+        status = "no answer, connection closed"  # the client left, or the server stopped
     return f"{trace.conn}.{trace.req} {trace.method} {trace.target}"[:32] + f" {status}"
 
 

@@ -75,6 +75,12 @@ class Timeline:
         yield table
 
 
+def _status(trace: RequestTrace) -> str:
+    if trace.status is None:
+        return "closed" if trace.cut_short else "…"  # no answer: its connection closed first
+    return str(trace.status)
+
+
 class Dashboard:
     """For load: totals, rate, in flight, statuses, and the latest requests."""
 
@@ -111,7 +117,7 @@ class Dashboard:
             (
                 f"{trace.conn}.{trace.req}",
                 f"{trace.method} {trace.target}",
-                Text(str(trace.status), _status_style(trace.status)),
+                Text(_status(trace), _status_style(trace.status)),
                 _ms(trace.elapsed),
             )
             for trace in model.recent[-self.latest :]  # folds only these (model.py)

@@ -103,12 +103,25 @@ class RequestTrace:
         return self.error is not None and self.version == ""
 
     @property
+    def cut_short(self) -> bool:
+        """Finished without its answer's end or a refusal: its connection closed first (the
+        client left, or the server stopped). Not a WebSocket, whose talk ends that way."""
+        return (
+            self.finished is not None
+            and self.end is None
+            and self.error is None
+            and self.websocket is None
+        )
+
+    @property
     def label(self) -> str:
         target = self.target
         if self.refused and len(target) > 80:  # a 414's target is thousands of bytes
             target = target[:79] + "…"
         what = f"{self.method} {target}".strip() or "(unparsed request)"
         status = self.status if self.status is not None else "…"
+        if self.status is None and self.cut_short:
+            status = "no answer, connection closed"
         took = f" in {self.elapsed * 1000:.2f} ms" if self.elapsed is not None else ""
         return f"{what} -> {status}{took}"
 

@@ -160,6 +160,9 @@ class RequestTree:
             _response_branch(trace, tree, detail, self.headers)
         elif trace.error is not None:
             tree.add(_refusal(trace))
+        if trace.cut_short:
+            done = "complete" if trace.response is not None else "sent"
+            tree.add(Text(f"connection closed before the answer was {done}", "yellow"))
         if trace.websocket is not None:  # the conversation: inspector.show(trace, "websocket")
             tree.add(Text.assemble(("WebSocket ", "bold"), summary(trace.websocket)))
         if detail:

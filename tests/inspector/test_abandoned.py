@@ -7,8 +7,10 @@ import asyncio
 from rich.console import Console
 
 import sketch
+from inspector.connections import connections
 from inspector.model import Model
 from inspector.server_views import Dashboard
+from inspector.tree import RequestTree
 from sketch import web
 
 CLIENTS = 20
@@ -52,7 +54,16 @@ async def test_clients_that_leave_while_their_handler_waits_leave_nothing_in_fli
     console = Console(color_system=None, width=100, file=None)
     with console.capture() as capture:
         console.print(Dashboard(model))
-    assert "in flight 0 " in capture.get()
+    shown = capture.get()
+    assert "in flight 0 " in shown
+    # Each says its connection closed before an answer, not a status of None.
+    assert "None" not in shown and shown.count("closed") >= 10, shown
+    trace = model.recent[-1]
+    assert trace.cut_short and trace.label.startswith("GET /slow -> no answer, connection closed")
+    with console.capture() as capture:
+        console.print(RequestTree(trace))
+    assert "connection closed before the answer was sent" in capture.get()
+    assert "/slow no answer, connection closed" in connections(model).svg
 
 
 async def test_events_after_a_request_ended_do_not_open_a_trace():
