@@ -110,15 +110,13 @@ class RequestObserver:
         wrap_handler puts `partial(observe, handler, middleware, depth)` in the chain where
         the layer would be: a partial is made in C, where a closure made per layer cost
         4,400 instructions more a request of three layers. Calling the middleware here as
-        the chain would, instead of through a partial of it made per layer too, and
-        reading a function's name without a call, saved 8,100 more (3.13, two
-        middlewares; docs/performance.md).
+        the chain would, instead of through a partial of it made per layer too, saved
+        7,100 more (3.13, two middlewares; docs/performance.md).
         """
         emit, conn, req = self.emit, self.conn, self.req
         if depth > self.deepest:
             self.deepest = depth
-        layer = handler if middleware is None else middleware
-        name = layer.__name__ if type(layer) is FunctionType else _name(layer)  # no call, mostly
+        name = _name(handler if middleware is None else middleware)
         started = perf_counter()
         if middleware is None:
             emit(HandlerStart, started, conn, req, name)
