@@ -84,7 +84,9 @@ def connections(
     shown = sorted(lanes)[-last:]
     # Say how many were left out (the model's own ring keeps the last 50 connections).
     seen = max(len(lanes), model.server.connections_total)
-    which = f"the last {len(shown)} of {seen} connections" if seen > len(shown) else ""
+    which = f"{len(shown)} connection(s)"
+    if seen > len(shown):
+        which = f"the last {len(shown)} of {seen} connections"
     traces = [t for t in traces if t.conn in set(shown)]
     times = [t.started for t in traces] + [last_seen(t) for t in traces]
     for conn in shown:
@@ -104,7 +106,7 @@ def connections(
     canvas.text(
         14,
         24,
-        f"{which or f'{len(shown)} connection(s)'}, {len(traces)} request(s)",
+        f"{which}, {len(traces)} request(s)",
         INK,
         font_weight="bold",
         font_size=14,
@@ -114,10 +116,7 @@ def connections(
     for conn in shown:
         y = _lane(canvas, conn, lanes[conn], rows[conn], x, y, t1)
     _legend(canvas, height - 40)
-    summary = (
-        f"{which or f'{len(shown)} connection(s)'} and {len(traces)} request(s) "
-        f"over {(t1 - t0) * 1000:.2f} ms"
-    )
+    summary = f"{which} and {len(traces)} request(s) over {(t1 - t0) * 1000:.2f} ms"
     return Picture(canvas.svg(), summary)
 
 
@@ -139,10 +138,7 @@ def _rows(traces: list[RequestTrace], x) -> list[list[RequestTrace]]:
 
 
 def _label(trace: RequestTrace) -> str:
-    status = trace.status if trace.status is not None else "…"
-    if trace.status is None and trace.cut_short:
-        status = "no answer, connection closed"  # the client left, or the server stopped
-    return f"{trace.conn}.{trace.req} {trace.method} {trace.target}"[:32] + f" {status}"
+    return f"{trace.conn}.{trace.req} {trace.method} {trace.target}"[:32] + f" {trace.outcome}"
 
 
 def _label_width(trace: RequestTrace) -> float:

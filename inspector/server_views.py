@@ -76,9 +76,8 @@ class Timeline:
 
 
 def _status(trace: RequestTrace) -> str:
-    if trace.status is None:
-        return "closed" if trace.cut_short else "…"  # no answer: its connection closed first
-    return str(trace.status)
+    """Its outcome, short enough for the list's column: "closed" if cut short unanswered."""
+    return "closed" if trace.status is None and trace.cut_short else trace.outcome
 
 
 class Dashboard:

@@ -114,16 +114,20 @@ class RequestTrace:
         )
 
     @property
+    def outcome(self) -> str:
+        """Its status; else why it has none: still in flight ("…"), or cut short."""
+        if self.status is not None:
+            return str(self.status)
+        return "no answer, connection closed" if self.cut_short else "…"
+
+    @property
     def label(self) -> str:
         target = self.target
         if self.refused and len(target) > 80:  # a 414's target is thousands of bytes
             target = target[:79] + "…"
         what = f"{self.method} {target}".strip() or "(unparsed request)"
-        status = self.status if self.status is not None else "…"
-        if self.status is None and self.cut_short:
-            status = "no answer, connection closed"
         took = f" in {self.elapsed * 1000:.2f} ms" if self.elapsed is not None else ""
-        return f"{what} -> {status}{took}"
+        return f"{what} -> {self.outcome}{took}"
 
     @property
     def raw(self) -> bytes:
